@@ -1,0 +1,372 @@
+// Package httpapi is the sidecar's HTTP front end: Dapr's actor API (/v1.0/actors/...),
+// health and metadata, routed with gorilla/mux. It only translates HTTP to calls on the
+// actor runtime and errors to the contract's {"errorCode","message"} shape.
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/troupe-dev/troupe/internal/actors"
+	"github.com/troupe-dev/troupe/internal/apierr"
+	"github.com/troupe-dev/troupe/internal/appchannel"
+)
+
+// maxIDLength bounds actor types, ids, method names and state keys.
+const maxIDLength = 4096
+
+// readinessWait is how long an actor call waits for the runtime to finish starting.
+const readinessWait = 10 * time.Second
+
+// Options configures the HTTP API.
+type Options struct {
+	// AppID is this sidecar's app id.
+	AppID string
+
+	// Token, when not empty, must come with every request as dapr-api-token
+	// (DAPR_API_TOKEN); health endpoints are exempt.
+	Token string
+
+	// MaxBodySize bounds request bodies.
+	MaxBodySize int64
+
+	// Runtime returns the actor runtime, waiting until it is ready or ctx ends.
+	Runtime func(ctx context.Context) (*actors.Runtime, error)
+
+	// Ready reports whether the sidecar has finished starting (app reachable, config read).
+	Ready func() bool
+
+	// Metadata returns the actor part of GET /v1.0/metadata.
+	Metadata func() ActorRuntimeStatus
+}
+
+// ActorRuntimeStatus is the actorRuntime object of the metadata answer.
+type ActorRuntimeStatus struct {
+	RuntimeStatus string        `json:"runtimeStatus"`
+	ActiveActors  []ActiveCount `json:"activeActors"`
+	HostReady     bool          `json:"hostReady"`
+	Placement     string        `json:"placement"`
+}
+
+// ActiveCount is the number of active actors of one type; count is left out when zero, as
+// daprd does.
+type ActiveCount struct {
+	Type  string `json:"type"`
+	Count int    `json:"count,omitempty"`
+}
+
+type server struct {
+	opts Options
+}
+
+// New returns the HTTP handler of the sidecar API.
+func New(opts Options) http.Handler {
+	s := &server{opts: opts}
+	r := mux.NewRouter()
+	r.UseEncodedPath()
+	r.NotFoundHandler = http.HandlerFunc(notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+
+	r.HandleFunc("/v1.0/healthz", s.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/v1.0/healthz/outbound", s.healthzOutbound).Methods(http.MethodGet)
+	r.HandleFunc("/v1.0/metadata", s.metadata).Methods(http.MethodGet)
+
+	actorsAPI := r.PathPrefix("/v1.0/actors/{actorType}/{actorId}").Subrouter()
+	actorsAPI.HandleFunc("/method/{method}", s.invoke).
+		Methods(http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete)
+	actorsAPI.HandleFunc("/state/{key}", s.getState).Methods(http.MethodGet)
+	actorsAPI.HandleFunc("/state", s.transactState).Methods(http.MethodPost, http.MethodPut)
+
+	return s.authenticate(s.limitBody(r))
+}
+
+// authenticate enforces dapr-api-token and strips it, so it never reaches the app.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	if s.opts.Token == "" {
+		return next
+	}
+	token := []byte(s.opts.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1.0/healthz" || r.URL.Path == "/v1.0/healthz/outbound" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		got := r.Header.Get("dapr-api-token")
+		if subtle.ConstantTimeCompare([]byte(got), token) != 1 {
+			// daprd answers this one in plain text, not the JSON error shape.
+			http.Error(w, "invalid api token", http.StatusUnauthorized)
+			return
+		}
+		r.Header.Del("dapr-api-token")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.MaxBodySize > 0 && r.ContentLength > s.opts.MaxBodySize {
+			apierr.WriteHTTP(w, bodyTooLarge(s.opts.MaxBodySize))
+			return
+		}
+		if s.opts.MaxBodySize > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodySize)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func bodyTooLarge(limit int64) error {
+	return apierr.New(apierr.BodyTooLarge, "request body is larger than %d bytes", limit)
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	apierr.WriteHTTP(w, apierr.New(apierr.NotFound, "no route for %s %s",
+		r.Method, r.URL.EscapedPath()))
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	apierr.WriteHTTP(w, apierr.New(apierr.MethodNotAllowed, "method %s is not allowed on %s",
+		r.Method, r.URL.EscapedPath()))
+}
+
+// readBody reads the request body whole.
+func readBody(r *http.Request) ([]byte, error) {
+	var buf []byte
+	if r.ContentLength > 0 {
+		// One spare byte lets the final read see EOF without growing the buffer.
+		buf = make([]byte, 0, r.ContentLength+1)
+	}
+	body, err := readAllInto(buf, r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, bodyTooLarge(tooLarge.Limit)
+	}
+	if err != nil {
+		return nil, apierr.New(apierr.BadRequest, "reading request body: %v", err)
+	}
+	return body, nil
+}
+
+func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// actorPath is the actor and name addressed by a request, unescaped.
+type actorPath struct {
+	actorType string
+	actorID   string
+	name      string
+}
+
+// parseActorPath unescapes the path variables and checks their bounds. name is the
+// variable after the actor (method or state key), if any.
+func parseActorPath(r *http.Request, nameVar string) (actorPath, error) {
+	vars := mux.Vars(r)
+	var p actorPath
+	var err error
+	if p.actorType, err = pathVar(vars, "actorType"); err != nil {
+		return p, err
+	}
+	if p.actorID, err = pathVar(vars, "actorId"); err != nil {
+		return p, err
+	}
+	if nameVar != "" {
+		p.name, err = pathVar(vars, nameVar)
+	}
+	return p, err
+}
+
+func pathVar(vars map[string]string, name string) (string, error) {
+	v, err := url.PathUnescape(vars[name])
+	switch {
+	case err != nil:
+		return "", apierr.New(apierr.BadRequest, "invalid %s: %v", name, err)
+	case v == "":
+		return "", apierr.New(apierr.BadRequest, "%s is empty", name)
+	case len(v) > maxIDLength:
+		return "", apierr.New(apierr.BadRequest, "%s is longer than %d bytes", name, maxIDLength)
+	}
+	return v, nil
+}
+
+// runtime waits for the actor runtime as daprd's readiness gate does.
+func (s *server) runtime(r *http.Request) (*actors.Runtime, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), readinessWait)
+	defer cancel()
+	rt, err := s.opts.Runtime(ctx)
+	if err != nil {
+		return nil, apierr.New(apierr.ActorRuntimeNotFound,
+			"the actor runtime is not ready: %v", err)
+	}
+	return rt, nil
+}
+
+func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
+	p, err := parseActorPath(r, "method")
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	rt, err := s.runtime(r)
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+
+	resp, err := rt.Invoke(r.Context(), &appchannel.Request{
+		ActorType:   p.actorType,
+		ActorID:     p.actorID,
+		Path:        url.PathEscape(p.name),
+		Body:        body,
+		ContentType: r.Header.Get("Content-Type"),
+		Query:       r.URL.RawQuery,
+		Header:      r.Header,
+	})
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	writeAppResponse(w, resp)
+}
+
+// writeAppResponse passes the app's answer to the caller: headers, status and body.
+func writeAppResponse(w http.ResponseWriter, resp *appchannel.Response) {
+	h := w.Header()
+	for name, values := range resp.Header {
+		if !appchannel.SkipResponseHeader(name) {
+			h[name] = values
+		}
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(resp.Status)
+	w.Write(resp.Body)
+}
+
+func (s *server) getState(w http.ResponseWriter, r *http.Request) {
+	p, err := parseActorPath(r, "key")
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	rt, err := s.runtime(r)
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+
+	value, found, err := rt.GetState(r.Context(), p.actorType, p.actorID, p.name)
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	if !found {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(value)
+}
+
+func (s *server) transactState(w http.ResponseWriter, r *http.Request) {
+	p, err := parseActorPath(r, "")
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	ops, err := ParseTransaction(body)
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	rt, err := s.runtime(r)
+	if err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+
+	if err := rt.TransactState(r.Context(), p.actorType, p.actorID, ops); err != nil {
+		apierr.WriteHTTP(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	if appID := r.URL.Query().Get("appid"); appID != "" && appID != s.opts.AppID {
+		apierr.WriteHTTP(w, apierr.New(apierr.HealthAppIDNotMatch,
+			"dapr app-id does not match"))
+		return
+	}
+	if !s.opts.Ready() {
+		apierr.WriteHTTP(w, apierr.New(apierr.HealthNotReady, "dapr is not ready"))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// healthzOutbound answers as soon as the API serves, before the app is reachable.
+func (s *server) healthzOutbound(w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// metadataBody keeps daprd's field order.
+type metadataBody struct {
+	ID             string             `json:"id"`
+	RuntimeVersion string             `json:"runtimeVersion"`
+	Actors         []ActiveCount      `json:"actors"`
+	Extended       map[string]string  `json:"extended"`
+	ActorRuntime   ActorRuntimeStatus `json:"actorRuntime"`
+}
+
+// RuntimeVersion is the Dapr runtime version whose API troupe serves.
+const RuntimeVersion = "1.14.0"
+
+func (s *server) metadata(w http.ResponseWriter, _ *http.Request) {
+	status := s.opts.Metadata()
+	body, err := json.Marshal(metadataBody{
+		ID:             s.opts.AppID,
+		RuntimeVersion: RuntimeVersion,
+		Actors:         status.ActiveActors,
+		Extended:       map[string]string{"daprRuntimeVersion": RuntimeVersion, "runtime": "troupe"},
+		ActorRuntime:   status,
+	})
+	if err != nil {
+		apierr.WriteHTTP(w, fmt.Errorf("encoding metadata: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+}
