@@ -90,6 +90,28 @@ func (r *Redis) Start() error {
 	return r.start()
 }
 
+// Pause freezes the server (SIGSTOP) without closing its connections, as a hung host or a
+// network partition would: clients see timeouts rather than refused connections. Resume
+// undoes it; Stop also works on a paused server.
+func (r *Redis) Pause() error {
+	return r.signal(syscall.SIGSTOP)
+}
+
+// Resume lets a paused server run again (SIGCONT).
+func (r *Redis) Resume() error {
+	return r.signal(syscall.SIGCONT)
+}
+
+func (r *Redis) signal(sig syscall.Signal) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	if r.cmd == nil {
+		return errors.New("redis-server is not running")
+	}
+	return r.cmd.Process.Signal(sig)
+}
+
 // Client returns a client connected to the server, for assertions. It is closed when the
 // test ends and reconnects by itself after Stop and Start.
 func (r *Redis) Client() *redis.Client {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,8 +19,13 @@ type recordingTB struct {
 	skipped, fatal string
 }
 
-func (r *recordingTB) Skipf(format string, args ...any)  { r.skipped = fmt.Sprintf(format, args...) }
-func (r *recordingTB) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
+func (r *recordingTB) Skipf(format string, args ...any) {
+	r.skipped = fmt.Sprintf(format, args...)
+}
+
+func (r *recordingTB) Fatalf(format string, args ...any) {
+	r.fatal = fmt.Sprintf(format, args...)
+}
 
 func TestRequireToolFound(t *testing.T) {
 	path := RequireTool(t, "sh")
@@ -75,4 +83,16 @@ func TestRedisStopStart(t *testing.T) {
 	require.Error(t, r.Start(), "a second Start while running")
 	require.NoError(t, c.Ping(ctx).Err())
 	assert.Equal(t, int64(0), c.Exists(ctx, "k").Val(), "nothing persisted across a restart")
+}
+
+func TestRedisPauseResume(t *testing.T) {
+	r := StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: r.Addr(), ReadTimeout: 100 * time.Millisecond})
+	defer c.Close()
+
+	require.NoError(t, r.Pause())
+	require.Error(t, c.Ping(context.Background()).Err())
+
+	require.NoError(t, r.Resume())
+	require.NoError(t, c.Ping(context.Background()).Err())
 }
