@@ -27,6 +27,22 @@ local function version(key)
   return v
 end
 
+-- The fence goes first: a writer that lost ownership must learn that, not that its
+-- ETags are stale.
+--
+-- Tokens are uint64 and may exceed a Lua number's exact range, so compare them as
+-- decimal strings: the longer is larger, and equal lengths compare lexically.
+if fence ~= "" then
+  local fkey = KEYS[n + 1]
+  local stored = false
+  if redis.call("TYPE", fkey)["ok"] == "hash" then
+    stored = redis.call("HGET", fkey, "token")
+  end
+  if stored and (#stored > #fence or (#stored == #fence and stored > fence)) then
+    return {2, stored}
+  end
+end
+
 -- Check every op against the versions earlier ops of this transaction would leave.
 local pending = {}
 for i = 1, n do
@@ -46,19 +62,6 @@ for i = 1, n do
     pending[key] = false
   else
     pending[key] = tostring((tonumber(v) or 0) + 1)
-  end
-end
-
--- Tokens are uint64 and may exceed a Lua number's exact range, so compare them as
--- decimal strings: the longer is larger, and equal lengths compare lexically.
-if fence ~= "" then
-  local fkey = KEYS[n + 1]
-  local stored = false
-  if redis.call("TYPE", fkey)["ok"] == "hash" then
-    stored = redis.call("HGET", fkey, "token")
-  end
-  if stored and (#stored > #fence or (#stored == #fence and stored > fence)) then
-    return {2, stored}
   end
 end
 

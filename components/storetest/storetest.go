@@ -47,6 +47,7 @@ var contractCases = []contractCase{
 	{"ttl cleared by upsert", testTTLCleared},
 	{"fence raise and reject", testFence},
 	{"fence compares all 64 bits", testFenceLargeTokens},
+	{"fence is checked before etags", testFenceBeforeETag},
 	{"binary values round-trip", testBinaryValues},
 	{"many ops in one transaction", testManyOps},
 	{"concurrent increments lose nothing", testConcurrentIncrements},
@@ -268,6 +269,22 @@ func testFenceLargeTokens(t *testing.T, s components.Store, key func(string) str
 	require.ErrorIs(t, fence(math.MaxUint64-1), components.ErrFenced)
 }
 
+func testFenceBeforeETag(t *testing.T, s components.Store, key func(string) string) {
+	Upsert(t, s, key("a"), []byte("v"))
+	Upsert(t, s, key("a"), []byte("v"))
+	fence := components.Fence{Key: key("fence"), Token: 2}
+	require.NoError(t, s.Transact(context.Background(), components.Txn{Fence: &fence}))
+
+	fence.Token = 1
+	err := s.Transact(context.Background(), components.Txn{
+		Ops:   []components.Op{{Key: key("a"), Value: []byte("stale"), ETag: "1"}},
+		Fence: &fence,
+	})
+
+	require.ErrorIs(t, err, components.ErrFenced)
+	RequireItem(t, s, key("a"), "v", "2")
+}
+
 func testBinaryValues(t *testing.T, s components.Store, key func(string) string) {
 	all := make([]byte, 0, 512)
 	for i := range 512 {
@@ -320,7 +337,7 @@ func testConcurrentIncrements(t *testing.T, s components.Store, key func(string)
 	for range workers {
 		wg.Go(func() {
 			for range perWorker {
-				if err := increment(s, counter); err != nil {
+				if err := Increment(s, counter); err != nil {
 					errs <- err
 					return
 				}
@@ -337,9 +354,9 @@ func testConcurrentIncrements(t *testing.T, s components.Store, key func(string)
 	RequireItem(t, s, counter, strconv.Itoa(total), strconv.Itoa(total+1))
 }
 
-// increment adds one to the decimal counter at key, retrying on ETag conflicts. The key
-// must exist.
-func increment(s components.Store, key string) error {
+// Increment adds one to the decimal counter at key, retrying on ETag conflicts. The key
+// must exist: an ETag on a missing key passes, so two first writes could both win.
+func Increment(s components.Store, key string) error {
 	ctx := context.Background()
 	for {
 		item, _, err := s.Get(ctx, key)
