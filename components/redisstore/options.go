@@ -95,13 +95,19 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// ParseMetadata builds Options from a state.redis component's metadata, using Dapr's names.
-// Unknown names are ignored, as daprd does; settings troupe cannot honour (cluster or
-// sentinel mode, a component-wide TTL) are errors rather than silently dropped.
-func ParseMetadata(md map[string]string) (Options, error) {
-	o := DefaultOptions(md["redisHost"])
-	o.Username = md["redisUsername"]
-	o.Password = md["redisPassword"]
+// ParseMetadata builds Options from a state.redis component's metadata, using Dapr's names
+// matched without regard to case, as daprd does. Unknown names are ignored; settings
+// troupe cannot honour (cluster or sentinel mode, a component-wide TTL) are errors rather
+// than silently dropped.
+func ParseMetadata(metadata map[string]string) (Options, error) {
+	md := make(map[string]string, len(metadata))
+	for k, v := range metadata {
+		md[strings.ToLower(k)] = v
+	}
+
+	o := DefaultOptions(md["redishost"])
+	o.Username = md["redisusername"]
+	o.Password = md["redispassword"]
 
 	if err := checkUnsupported(md); err != nil {
 		return Options{}, err
@@ -109,7 +115,7 @@ func ParseMetadata(md map[string]string) (Options, error) {
 
 	var err error
 	parse := func(name string, dst any) {
-		v, ok := md[name]
+		v, ok := md[strings.ToLower(name)]
 		if !ok || v == "" || err != nil {
 			return
 		}
@@ -132,15 +138,16 @@ func ParseMetadata(md map[string]string) (Options, error) {
 	return o, o.Validate()
 }
 
-// checkUnsupported rejects metadata that asks for behaviour this store does not have.
+// checkUnsupported rejects metadata that asks for behaviour this store does not have. The
+// keys of md are lowercase.
 func checkUnsupported(md map[string]string) error {
-	if t := md["redisType"]; t != "" && !strings.EqualFold(t, "node") {
+	if t := md["redistype"]; t != "" && !strings.EqualFold(t, "node") {
 		return fmt.Errorf("redisType %q is not supported (only node)", t)
 	}
 	if f, _ := strconv.ParseBool(md["failover"]); f {
 		return errors.New("failover (sentinel) is not supported")
 	}
-	if ttl := md["ttlInSeconds"]; ttl != "" {
+	if ttl := md["ttlinseconds"]; ttl != "" {
 		return errors.New("a component-wide ttlInSeconds is not supported for the actor store")
 	}
 	return nil

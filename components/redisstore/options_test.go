@@ -20,13 +20,13 @@ func TestDefaultOptions(t *testing.T) {
 func TestParseMetadata(t *testing.T) {
 	o, err := ParseMetadata(map[string]string{
 		"redisHost":       "redis:6380",
-		"redisPassword":   "secret",
+		"RedisPassword":   "secret",
 		"redisUsername":   "troupe",
 		"redisDB":         "3",
 		"enableTLS":       "true",
 		"dialTimeout":     "1500ms",
 		"readTimeout":     "2",
-		"poolSize":        "7",
+		"POOLSIZE":        "7",
 		"maxRetries":      "-1",
 		"actorStateStore": "true",
 		"unknownSetting":  "ignored",
