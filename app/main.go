@@ -57,8 +57,10 @@ func parseFlags(args []string, getenv func(string) string) (artifact.Options, er
 
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	fs.IntVar(&opts.HTTPPort, "http-port", opts.HTTPPort, "public API port")
-	fs.IntVar(&opts.AppPort, "app-port", appPort, "actor callback port the sidecar calls (else $APP_PORT)")
-	fs.IntVar(&opts.DaprHTTPPort, "dapr-http-port", daprPort, "sidecar HTTP API port (else $DAPR_HTTP_PORT)")
+	fs.IntVar(&opts.AppPort, "app-port", appPort,
+		"actor callback port the sidecar calls (else $APP_PORT)")
+	fs.IntVar(&opts.DaprHTTPPort, "dapr-http-port", daprPort,
+		"sidecar HTTP API port (else $DAPR_HTTP_PORT)")
 	fs.StringVar(&opts.DaprHost, "dapr-host", opts.DaprHost, "sidecar host")
 	fs.StringVar(&opts.ListenHost, "listen-host", "", "address to bind; empty for all")
 	fs.DurationVar(&opts.ActorIdleTimeout, "actor-idle-timeout", opts.ActorIdleTimeout,

@@ -4,9 +4,21 @@
 // hosts those actors behind a Dapr-compatible sidecar (daprd or troupe's) and serves the
 // demo's public HTTP API, which calls the actors through the same sidecar.
 //
-// Run starts both HTTP servers: the public API (Options.HTTPPort) and the actor callback
-// server the sidecar calls (Options.AppPort). Tests and launchers can run it in-process
-// with ports 0 and read the bound addresses from Options.Ready.
+// Run starts two HTTP servers. Tests and launchers can run it in-process with ports 0 and
+// read the bound addresses from Options.Ready.
+//
+// The public API (Options.HTTPPort) has six endpoints under /artifactState/. The queries
+// isArtifactReadByUser, isArtifactInUserFeed and getAllStates take GET with query
+// parameters artifactId and userId, or POST with {"artifactId":<int>,"userId":"<str>"};
+// the commands setArtifactReadByUser, setArtifactAddedToUserFeed and
+// setArtifactRemovedFromUserFeed take POST only. Bad input answers 400 (405 for a wrong
+// verb), a failing sidecar 502 (504 on timeout), always as {"errorCode","message"}.
+//
+// The callback server (Options.AppPort) speaks Dapr's app callback contract:
+// GET /dapr/config, PUT /actors/ArtifactState/{id}/method/{method},
+// DELETE /actors/ArtifactState/{id} and GET /healthz. It also serves
+// GET /debug/activations[?actorId=id], the ActivationReport of this process, which lets
+// cluster tests check that an actor was never active in two processes at once.
 package artifact
 
 import (

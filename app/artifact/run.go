@@ -53,11 +53,12 @@ func Run(ctx context.Context, opts Options) error {
 	wg.Go(func() { serveErrs <- serve(apiServer, httpListener) })
 	wg.Go(func() { serveErrs <- serve(appServer, appListener) })
 
-	addrs := Addrs{HTTP: dialAddr(httpListener.Addr()), App: dialAddr(appListener.Addr())}
 	logger.Info("artifact service started",
-		"http_addr", addrs.HTTP,
-		"app_addr", addrs.App,
+		"http_addr", httpListener.Addr().String(),
+		"app_addr", appListener.Addr().String(),
 		"dapr_addr", net.JoinHostPort(opts.DaprHost, strconv.Itoa(opts.DaprHTTPPort)))
+
+	addrs := Addrs{HTTP: dialAddr(httpListener.Addr()), App: dialAddr(appListener.Addr())}
 
 	runErr := awaitStop(ctx, opts.Ready, addrs, serveErrs)
 

@@ -53,7 +53,8 @@ func TestServiceEndToEnd(t *testing.T) {
 	assert.Equal(t, map[string]any{"artifactId": 1.0, "userId": "23", "answer": true}, reply)
 
 	post(MethodSetArtifactRemovedFromUserFeed, 1, "23")
-	status, reply = svc.call(t, "GET", "/artifactState/isArtifactInUserFeed?artifactId=1&userId=23", "")
+	status, reply = svc.call(t, "GET",
+		"/artifactState/isArtifactInUserFeed?artifactId=1&userId=23", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, false, reply["answer"])
 }
