@@ -6,3 +6,6 @@
 package placementpb
 
 //go:generate protoc --proto_path=. --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative placement.proto
+
+// ProtocolVersion is the version of this protocol; Hello.protocol_version must equal it.
+const ProtocolVersion = 1
