@@ -80,11 +80,13 @@ func New(opts Options) http.Handler {
 	r.HandleFunc("/v1.0/healthz/outbound", s.healthzOutbound).Methods(http.MethodGet)
 	r.HandleFunc("/v1.0/metadata", s.metadata).Methods(http.MethodGet)
 
-	actorsAPI := r.PathPrefix("/v1.0/actors/{actorType}/{actorId}").Subrouter()
-	actorsAPI.HandleFunc("/method/{method}", s.invoke).
+	// Full paths rather than a subrouter: gorilla/mux answers a wrong verb on a subrouter
+	// route with 404 instead of 405.
+	const actor = "/v1.0/actors/{actorType}/{actorId}"
+	r.HandleFunc(actor+"/method/{method}", s.invoke).
 		Methods(http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete)
-	actorsAPI.HandleFunc("/state/{key}", s.getState).Methods(http.MethodGet)
-	actorsAPI.HandleFunc("/state", s.transactState).Methods(http.MethodPost, http.MethodPut)
+	r.HandleFunc(actor+"/state/{key}", s.getState).Methods(http.MethodGet)
+	r.HandleFunc(actor+"/state", s.transactState).Methods(http.MethodPost, http.MethodPut)
 
 	return s.authenticate(s.limitBody(r))
 }

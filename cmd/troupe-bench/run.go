@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/troupe-dev/troupe/internal/sidecar"
+	"github.com/troupe-dev/troupe/internal/testapp"
+)
+
+const benchAppConfig = `{"entities":["Bench","Idle"]}`
+
+func run(ctx context.Context, cfg config) error {
+	dir, err := os.MkdirTemp("", "troupe-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	redisAddr, stopRedis, err := startRedis(ctx, cfg.redis)
+	if err != nil {
+		return err
+	}
+	defer stopRedis()
+
+	app, err := testapp.Start([]byte(benchAppConfig))
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	appURL := "http://127.0.0.1:" + strconv.Itoa(app.Port())
+
+	proxyURL, stopProxy, err := startProxy(appURL)
+	if err != nil {
+		return err
+	}
+	defer stopProxy()
+
+	sidecarURL, stopSidecar, err := startSidecar(ctx, dir, redisAddr, app.Port())
+	if err != nil {
+		return err
+	}
+	defer stopSidecar()
+	app.SidecarURL = sidecarURL
+
+	fmt.Printf("troupe-bench: %d clients over %d actors, %s per scenario, GOMAXPROCS=%d\n\n",
+		cfg.clients, cfg.actors, cfg.duration, runtime.GOMAXPROCS(0))
+	baseline := measure(ctx, "baseline: client->proxy->app", cfg, func(n int) (string, string, string) {
+		return http.MethodPut, proxyURL + "/actors/Bench/b" + strconv.Itoa(n) + "/method/noop", ""
+	})
+	noState := measure(ctx, "actor call, no state", cfg, func(n int) (string, string, string) {
+		return http.MethodPost, sidecarURL + "/v1.0/actors/Bench/b" + strconv.Itoa(n) + "/method/noop", ""
+	})
+	withState := measure(ctx, "actor call, state read + write", cfg, func(n int) (string, string, string) {
+		return http.MethodPost, sidecarURL + "/v1.0/actors/Bench/s" + strconv.Itoa(n) +
+			"/method/readwrite", strconv.Itoa(n)
+	})
+	report(os.Stdout, baseline, noState, withState)
+	fmt.Println("targets: no state >= 90%, state read + write >= 45% of the baseline")
+
+	if cfg.idleActors > 0 {
+		perActor, err := memoryPerActor(ctx, sidecarURL, cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nsidecar heap per idle active actor (%d actors): %.0f bytes (target < 1024)\n",
+			cfg.idleActors, perActor)
+	}
+	return nil
+}
+
+// memoryPerActor activates cfg.idleActors actors and returns the growth of the live heap
+// divided by their number. Client, sidecar and app share this process; the app keeps no
+// per-actor data for noop calls, so the growth is the sidecar's.
+func memoryPerActor(ctx context.Context, sidecarURL string, cfg config) (float64, error) {
+	before := liveHeap()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients}}
+	defer client.CloseIdleConnections()
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range cfg.clients {
+		wg.Go(func() {
+			for n := next.Add(1); n <= int64(cfg.idleActors) && ctx.Err() == nil; n = next.Add(1) {
+				url := sidecarURL + "/v1.0/actors/Idle/" + strconv.FormatInt(n, 10) + "/method/noop"
+				if !send(ctx, client, http.MethodPut, url, "") {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	client.CloseIdleConnections()
+	if n := failed.Load(); n > 0 {
+		return 0, fmt.Errorf("%d activations failed", n)
+	}
+
+	after := liveHeap()
+	return float64(after-before) / float64(cfg.idleActors), nil
+}
+
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func startRedis(ctx context.Context, binary string) (addr string, stop func(), err error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	addr = "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.CommandContext(ctx, binary, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("starting redis-server (install it or pass -redis-server): %w", err)
+	}
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	defer client.Close()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if client.Ping(ctx).Err() == nil {
+			return addr, stop, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	return "", nil, errors.New("redis-server did not answer PING")
+}
+
+// startProxy serves a minimal reverse proxy to the app: the baseline's middle hop.
+func startProxy(appURL string) (string, func(), error) {
+	target, err := url.Parse(appURL)
+	if err != nil {
+		return "", nil, err
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: proxy}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+func startSidecar(ctx context.Context, dir, redisAddr string, appPort int) (string, func(), error) {
+	component := fmt.Sprintf("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n"+
+		"  name: statestore\nspec:\n  type: state.redis\n  version: v1\n  metadata:\n"+
+		"  - name: redisHost\n    value: %s\n  - name: actorStateStore\n    value: \"true\"\n",
+		redisAddr)
+	if err := os.WriteFile(filepath.Join(dir, "statestore.yaml"), []byte(component), 0o600); err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+
+	opts := sidecar.DefaultOptions()
+	opts.AppID = "bench"
+	opts.AppPort = appPort
+	opts.HTTPPort = port
+	opts.ResourcesPaths = []string{dir}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sidecar.Run(ctx, opts, slog.Default()) }()
+	stop := func() { cancel(); <-done }
+
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if resp, err := http.Get(url + "/v1.0/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent {
+				return url, stop, nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	return "", nil, errors.New("sidecar did not become healthy")
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
