@@ -52,10 +52,59 @@ CREATE TABLE IF NOT EXISTS fences (
 ) WITHOUT ROWID;
 `
 
+// The statements a Store prepares once. Times are Unix milliseconds.
+const (
+	getQuery = `SELECT value, version, expires_at FROM state
+		WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`
+	versionQuery = `SELECT version FROM state
+		WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`
+	upsertQuery = `INSERT INTO state (key, value, version, expires_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+			version = excluded.version, expires_at = excluded.expires_at`
+	deleteQuery     = `DELETE FROM state WHERE key = ?`
+	fenceQuery      = `SELECT token FROM fences WHERE key = ?`
+	raiseFenceQuery = `INSERT INTO fences (key, token) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET token = excluded.token`
+	purgeQuery = `DELETE FROM state WHERE key IN (
+		SELECT key FROM state WHERE expires_at <= ? LIMIT ?)`
+)
+
+// statements are the prepared forms of the queries above. Compiling a statement costs
+// more than running it, so every call reuses these.
+type statements struct {
+	get, version, upsert, delete, fence, raiseFence, purge *sql.Stmt
+}
+
+// prepare compiles every statement on db.
+func prepare(db *sql.DB) (*statements, error) {
+	var (
+		st  statements
+		err error
+	)
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&st.get, getQuery},
+		{&st.version, versionQuery},
+		{&st.upsert, upsertQuery},
+		{&st.delete, deleteQuery},
+		{&st.fence, fenceQuery},
+		{&st.raiseFence, raiseFenceQuery},
+		{&st.purge, purgeQuery},
+	} {
+		if *p.dst, err = db.Prepare(p.query); err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+	}
+	return &st, nil
+}
+
 // Store is a components.Store in one SQLite file. It is safe for concurrent use, and other
 // Stores, in this process or others, may use the same file at the same time.
 type Store struct {
 	db   *sql.DB
+	st   *statements
 	path string
 
 	// lastPurge is when expired rows were last deleted, in Unix milliseconds.
@@ -82,7 +131,12 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("create sqlite store schema in %s: %w", path, err)
 	}
 
-	return &Store{db: db, path: path}, nil
+	st, err := prepare(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
+	}
+	return &Store{db: db, st: st, path: path}, nil
 }
 
 // dsn returns the driver's connection string for path. Every connection gets WAL mode, so
@@ -104,15 +158,12 @@ func (s *Store) Path() string {
 
 // Get reads key. An expired key is reported as absent.
 func (s *Store) Get(ctx context.Context, key string) (components.Item, bool, error) {
-	const query = `SELECT value, version, expires_at FROM state
-		WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`
-
 	var (
 		item    components.Item
 		version int64
 		expires sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, query, key, nowMillis()).
+	err := s.st.get.QueryRowContext(ctx, key, nowMillis()).
 		Scan(&item.Value, &version, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return components.Item{}, false, nil
@@ -133,7 +184,6 @@ func (s *Store) Transact(ctx context.Context, txn components.Txn) error {
 	if len(txn.Ops) == 0 && txn.Fence == nil {
 		return nil
 	}
-
 	for _, op := range txn.Ops {
 		if err := validateETag(op); err != nil {
 			return err
@@ -146,20 +196,8 @@ func (s *Store) Transact(ctx context.Context, txn components.Txn) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	// The fence goes first: a writer that lost ownership must learn that, not that its
-	// ETags are stale.
-	now := nowMillis()
-	if txn.Fence != nil {
-		if err := checkAndRaiseFence(ctx, tx, txn.Fence); err != nil {
-			return err
-		}
-	}
-	for _, op := range txn.Ops {
-		if err := applyOp(ctx, tx, op, now); err != nil {
-			return err
-		}
-	}
-	if err := s.maybePurge(ctx, tx, now); err != nil {
+	w := writer{ctx: ctx, tx: tx, st: s.st, now: nowMillis()}
+	if err := s.write(w, txn); err != nil {
 		return err
 	}
 
@@ -169,12 +207,51 @@ func (s *Store) Transact(ctx context.Context, txn components.Txn) error {
 	return nil
 }
 
+// write does the checks and writes of txn through w.
+func (s *Store) write(w writer, txn components.Txn) error {
+	// The fence goes first: a writer that lost ownership must learn that, not that its
+	// ETags are stale.
+	if txn.Fence != nil {
+		if err := w.checkAndRaiseFence(txn.Fence); err != nil {
+			return err
+		}
+	}
+
+	for _, op := range txn.Ops {
+		if err := w.apply(op); err != nil {
+			return err
+		}
+	}
+
+	last := s.lastPurge.Load()
+	if w.now-last >= purgeInterval.Milliseconds() && s.lastPurge.CompareAndSwap(last, w.now) {
+		return w.purgeExpired()
+	}
+	return nil
+}
+
+// writer runs the prepared statements inside one write transaction, at one instant.
+type writer struct {
+	ctx context.Context
+	tx  *sql.Tx
+	st  *statements
+	now int64 // Unix milliseconds
+}
+
+func (w writer) exec(stmt *sql.Stmt, args ...any) error {
+	_, err := w.tx.StmtContext(w.ctx, stmt).ExecContext(w.ctx, args...)
+	return err
+}
+
+func (w writer) queryRow(stmt *sql.Stmt, args ...any) *sql.Row {
+	return w.tx.StmtContext(w.ctx, stmt).QueryRowContext(w.ctx, args...)
+}
+
 // checkAndRaiseFence fails with ErrFenced when the stored token is above f.Token, and
 // otherwise stores f.Token.
-func checkAndRaiseFence(ctx context.Context, tx *sql.Tx, f *components.Fence) error {
+func (w writer) checkAndRaiseFence(f *components.Fence) error {
 	var stored string
-	err := tx.QueryRowContext(ctx, `SELECT token FROM fences WHERE key = ?`, f.Key).
-		Scan(&stored)
+	err := w.queryRow(w.st.fence, f.Key).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite read fence %q: %w", f.Key, err)
 	}
@@ -189,18 +266,16 @@ func checkAndRaiseFence(ctx context.Context, tx *sql.Tx, f *components.Fence) er
 		}
 	}
 
-	const upsert = `INSERT INTO fences (key, token) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET token = excluded.token`
-	if _, err := tx.ExecContext(ctx, upsert, f.Key, strconv.FormatUint(f.Token, 10)); err != nil {
+	if err := w.exec(w.st.raiseFence, f.Key, strconv.FormatUint(f.Token, 10)); err != nil {
 		return fmt.Errorf("sqlite write fence %q: %w", f.Key, err)
 	}
 	return nil
 }
 
-// applyOp checks op's ETag against the row as earlier ops of the transaction left it, then
+// apply checks op's ETag against the row as earlier ops of the transaction left it, then
 // writes or deletes the row. An expired row counts as absent.
-func applyOp(ctx context.Context, tx *sql.Tx, op components.Op, now int64) error {
-	current, exists, err := currentVersion(ctx, tx, op.Key, now)
+func (w writer) apply(op components.Op) error {
+	current, exists, err := w.currentVersion(op.Key)
 	if err != nil {
 		return err
 	}
@@ -209,7 +284,7 @@ func applyOp(ctx context.Context, tx *sql.Tx, op components.Op, now int64) error
 	}
 
 	if op.Delete {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM state WHERE key = ?`, op.Key); err != nil {
+		if err := w.exec(w.st.delete, op.Key); err != nil {
 			return fmt.Errorf("sqlite delete %q: %w", op.Key, err)
 		}
 		return nil
@@ -217,30 +292,23 @@ func applyOp(ctx context.Context, tx *sql.Tx, op components.Op, now int64) error
 
 	var expires sql.NullInt64
 	if op.TTL > 0 {
-		expires = sql.NullInt64{Int64: now + max(op.TTL.Milliseconds(), 1), Valid: true}
+		expires = sql.NullInt64{Int64: w.now + max(op.TTL.Milliseconds(), 1), Valid: true}
 	}
 	value := op.Value
 	if value == nil {
 		value = []byte{} // the column is NOT NULL; an empty value is still a value
 	}
 
-	const upsert = `INSERT INTO state (key, value, version, expires_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-			version = excluded.version, expires_at = excluded.expires_at`
-	if _, err := tx.ExecContext(ctx, upsert, op.Key, value, current+1, expires); err != nil {
+	if err := w.exec(w.st.upsert, op.Key, value, current+1, expires); err != nil {
 		return fmt.Errorf("sqlite upsert %q: %w", op.Key, err)
 	}
 	return nil
 }
 
 // currentVersion returns key's version, or exists false when the key is absent or expired
-// (a later write then starts again at version 1).
-func currentVersion(ctx context.Context, tx *sql.Tx, key string, now int64) (int64, bool, error) {
-	const query = `SELECT version FROM state
-		WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`
-
-	var version int64
-	err := tx.QueryRowContext(ctx, query, key, now).Scan(&version)
+// (the next write then starts again at version 1).
+func (w writer) currentVersion(key string) (version int64, exists bool, err error) {
+	err = w.queryRow(w.st.version, key, w.now).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -248,6 +316,15 @@ func currentVersion(ctx context.Context, tx *sql.Tx, key string, now int64) (int
 		return 0, false, fmt.Errorf("sqlite read version of %q: %w", key, err)
 	}
 	return version, true, nil
+}
+
+// purgeExpired deletes a batch of expired rows. It runs inside a write transaction, which
+// already holds the write lock, so it costs no extra lock round.
+func (w writer) purgeExpired() error {
+	if err := w.exec(w.st.purge, w.now, purgeBatch); err != nil {
+		return fmt.Errorf("sqlite purge expired: %w", err)
+	}
+	return nil
 }
 
 // validateETag rejects an ETag that is not a decimal version.
@@ -275,27 +352,11 @@ func checkETag(op components.Op, current int64, exists bool) error {
 	return nil
 }
 
-// maybePurge deletes a batch of expired rows when purgeInterval has passed since the last
-// purge. It runs inside a write transaction, which already holds the write lock.
-func (s *Store) maybePurge(ctx context.Context, tx *sql.Tx, now int64) error {
-	last := s.lastPurge.Load()
-	if now-last < purgeInterval.Milliseconds() || !s.lastPurge.CompareAndSwap(last, now) {
-		return nil
-	}
-
-	const purge = `DELETE FROM state WHERE key IN (
-		SELECT key FROM state WHERE expires_at <= ? LIMIT ?)`
-	if _, err := tx.ExecContext(ctx, purge, now, purgeBatch); err != nil {
-		return fmt.Errorf("sqlite purge expired: %w", err)
-	}
-	return nil
-}
-
 // Ping checks that the file can be read.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.db.QueryRowContext(ctx, `SELECT 1 FROM state LIMIT 1`).Scan(&one); err != nil &&
-		!errors.Is(err, sql.ErrNoRows) {
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM state LIMIT 1`).Scan(&one)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite ping %s: %w", s.path, err)
 	}
 	return nil

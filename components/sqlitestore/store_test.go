@@ -41,6 +41,10 @@ func TestOpenCreatesDirectory(t *testing.T) {
 	require.NoError(t, s.Ping(context.Background()))
 	assert.FileExists(t, path)
 	assert.Equal(t, path, s.Path())
+
+	var mode string
+	require.NoError(t, s.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	assert.Equal(t, "wal", mode)
 }
 
 func TestOpenRejectsBadPath(t *testing.T) {
