@@ -52,33 +52,14 @@ func TestOpenEmbeddedWhenNoActorStore(t *testing.T) {
 	storetest.Upsert(t, s, "k", []byte("v"))
 }
 
-// TestOpenRedis goes from a component file, as daprd's quickstarts write it, to a store.
+// TestOpenRedis goes from a component file to a store.
 func TestOpenRedis(t *testing.T) {
 	r := testutil.StartRedis(t)
 	dir := t.TempDir()
-	file := fmt.Sprintf(`apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: statestore
-spec:
-  type: state.redis
-  version: v1
-  metadata:
-  - name: redisHost
-    value: %s
-  - name: redisPassword
-    value: ""
-  - name: actorStateStore
-    value: "True"
----
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: other
-spec:
-  type: state.in-memory
-`, r.Addr())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "components.yaml"), []byte(file), 0o600))
+	testutil.WriteRedisComponent(t, dir, r.Addr())
+	other := "apiVersion: dapr.io/v1alpha1\nkind: Component\n" +
+		"metadata: {name: other}\nspec: {type: state.in-memory}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "other.yaml"), []byte(other), 0o600))
 	comps, err := components.LoadDir(dir)
 	require.NoError(t, err)
 

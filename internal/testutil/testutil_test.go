@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/troupe-dev/troupe/components"
 )
 
 // recordingTB records Skipf and Fatalf instead of stopping the test.
@@ -95,4 +97,16 @@ func TestRedisPauseResume(t *testing.T) {
 
 	require.NoError(t, r.Resume())
 	require.NoError(t, c.Ping(context.Background()).Err())
+}
+
+func TestWriteRedisComponent(t *testing.T) {
+	dir := t.TempDir()
+	WriteRedisComponent(t, dir, "127.0.0.1:6390")
+
+	comps, err := components.LoadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, comps, 1)
+	assert.Equal(t, "state.redis", comps[0].Type)
+	assert.Equal(t, "127.0.0.1:6390", comps[0].Metadata["redisHost"])
+	assert.Equal(t, "true", comps[0].Metadata["actorStateStore"])
 }
