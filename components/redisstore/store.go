@@ -81,7 +81,8 @@ func New(opts Options) (*Store, error) {
 	return &Store{client: redis.NewClient(ro)}, nil
 }
 
-// Get reads key with a single HGETALL.
+// Get reads key with a single HGETALL. It leaves Item.Expires zero even for a key with a
+// TTL: reading the TTL would take a second command on the hottest path.
 func (s *Store) Get(ctx context.Context, key string) (components.Item, bool, error) {
 	fields, err := s.client.HGetAll(ctx, key).Result()
 	if err != nil {
