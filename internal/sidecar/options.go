@@ -78,6 +78,9 @@ type Options struct {
 
 	// ActorCallTimeout, when positive, bounds one call to the app.
 	ActorCallTimeout time.Duration
+
+	// OnReady, when set, is called once the actor runtime is ready to take calls.
+	OnReady func()
 }
 
 // DefaultOptions returns options with every default filled in.

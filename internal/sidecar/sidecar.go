@@ -212,6 +212,9 @@ func (s *sidecar) setRuntime(rt *actors.Runtime) {
 	s.runtime = rt
 	s.ready.Store(true)
 	close(s.runtimeReady)
+	if s.opts.OnReady != nil {
+		s.opts.OnReady()
+	}
 }
 
 func (s *sidecar) waitRuntime(ctx context.Context) (*actors.Runtime, error) {
