@@ -31,15 +31,14 @@ const testAppID = "grpcapp"
 type testApp struct {
 	srv *httptest.Server
 
-	// sdk is the go-sdk client the "inc" method uses to call back into the sidecar, as an
-	// SDK actor does; set before the first call.
-	sdk client.Client
-
 	// entered receives the actor id when "block" starts; release lets it return.
 	entered chan string
 	release chan struct{}
 
 	mu sync.Mutex
+	// sdk is the go-sdk client the "inc" method uses to call back into the sidecar, as an
+	// SDK actor does.
+	sdk client.Client
 	// inTurn counts the calls each actor is running; overlaps counts calls that found
 	// another already running, which turn-based concurrency forbids.
 	inTurn   map[string]int
@@ -101,7 +100,8 @@ func (a *testApp) method(w http.ResponseWriter, r *http.Request) {
 // the turn, as go-sdk's actor state manager does.
 func (a *testApp) increment(w http.ResponseWriter, r *http.Request) {
 	ctx, typ, id := r.Context(), r.PathValue("type"), r.PathValue("id")
-	got, err := a.sdk.GetActorState(ctx, &client.GetActorStateRequest{
+	sdk := a.sdkClient()
+	got, err := sdk.GetActorState(ctx, &client.GetActorStateRequest{
 		ActorType: typ, ActorID: id, KeyName: "count",
 	})
 	if err != nil {
@@ -117,7 +117,7 @@ func (a *testApp) increment(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	next := []byte(strconv.Itoa(n + 1))
-	err = a.sdk.SaveStateTransactionally(ctx, typ, id, []*client.ActorStateOperation{
+	err = sdk.SaveStateTransactionally(ctx, typ, id, []*client.ActorStateOperation{
 		{OperationType: "upsert", Key: "count", Value: next},
 	})
 	if err != nil {
@@ -125,6 +125,18 @@ func (a *testApp) increment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write(next)
+}
+
+func (a *testApp) setSDK(c client.Client) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sdk = c
+}
+
+func (a *testApp) sdkClient() client.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sdk
 }
 
 func (a *testApp) enterTurn(actor string) {
