@@ -22,6 +22,9 @@ func (s *Service) runtime(ctx context.Context) (*actors.Runtime, error) {
 		return rt, nil
 	}
 
+	if s.opts.Runtime == nil {
+		return nil, apierr.New(apierr.ActorRuntimeNotFound, "no actor runtime")
+	}
 	ctx, cancel := context.WithTimeout(ctx, readinessWait)
 	defer cancel()
 	rt, err := s.opts.Runtime(ctx)

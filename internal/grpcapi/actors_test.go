@@ -29,7 +29,8 @@ func requireStatus(t *testing.T, err error, code codes.Code, msg string) {
 	assert.Contains(t, st.Message(), msg)
 }
 
-func invoke(h *harness, typ, id, method string, data []byte) (*runtimev1pb.InvokeActorResponse, error) {
+func invoke(h *harness, typ, id, method string,
+	data []byte) (*runtimev1pb.InvokeActorResponse, error) {
 	return h.client.InvokeActor(context.Background(), &runtimev1pb.InvokeActorRequest{
 		ActorType: typ, ActorId: id, Method: method, Data: data,
 	})

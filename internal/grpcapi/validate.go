@@ -182,7 +182,8 @@ func parseTransaction(in *runtimev1pb.ExecuteActorStateTransactionRequest,
 	return ops, nil
 }
 
-func parseStateOp(i int, raw *runtimev1pb.TransactionalActorStateOperation) (actors.StateOp, error) {
+func parseStateOp(i int,
+	raw *runtimev1pb.TransactionalActorStateOperation) (actors.StateOp, error) {
 	if err := checkName("key", raw.GetKey()); err != nil {
 		return actors.StateOp{}, apierr.New(apierr.BadRequest, "operations[%d]: %v", i, err)
 	}
