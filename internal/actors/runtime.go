@@ -55,6 +55,15 @@ type Options struct {
 	// Logger receives lifecycle events and errors; nil means slog.Default().
 	Logger *slog.Logger
 
+	// Self is this sidecar's internal address (host:port). When set, the runtime runs
+	// in a cluster: it implements placementclient.Handler, admits turns only for actors
+	// the placement tables give it, forwards other calls to their owners and fences its
+	// writes. When empty, it owns every actor of the hosted types (single-node mode).
+	Self string
+
+	// MaxBodySize bounds the answers read from other sidecars.
+	MaxBodySize int64
+
 	// CallTimeout, when positive, bounds a call to the app. The turn is held until the app
 	// answers or this passes, even if the caller has gone, so the next turn never runs
 	// beside an abandoned one.
@@ -67,6 +76,10 @@ type Runtime struct {
 	log    *slog.Logger
 	actors *table
 
+	// own and peers are set in a cluster, nil in single-node mode.
+	own   *ownership
+	peers *forwarder
+
 	// draining is set once Drain starts; new activations are refused from then on.
 	draining atomic.Bool
 }
@@ -77,7 +90,12 @@ func New(opts Options) *Runtime {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Runtime{opts: opts, log: log, actors: newTable()}
+	r := &Runtime{opts: opts, log: log, actors: newTable()}
+	if opts.Self != "" {
+		r.own = newOwnership(opts.Self)
+		r.peers = newForwarder(max(opts.MaxBodySize, 4<<20))
+	}
+	return r
 }
 
 // Config returns the app's actor configuration.
@@ -92,22 +110,34 @@ func (r *Runtime) ActiveCounts() map[string]int {
 	return counts
 }
 
-// Invoke runs a method call in the actor's turn, activating the actor if needed. A 200
-// answer is returned as is (including actor errors marked by X-DaprErrorResponseHeader);
-// any other status becomes an ERR_ACTOR_INVOKE_METHOD error.
+// Invoke runs a method call in the actor's turn, activating the actor if needed, or
+// forwards it to the sidecar that owns the actor. A 200 answer is returned as is
+// (including actor errors marked by X-DaprErrorResponseHeader); any other status becomes
+// an ERR_ACTOR_INVOKE_METHOD error.
 func (r *Runtime) Invoke(ctx context.Context, req *appchannel.Request) (*appchannel.Response, error) {
+	if r.own != nil {
+		return r.invokeInCluster(ctx, req)
+	}
 	tc, ok := r.opts.Config.Hosted(req.ActorType)
 	if !ok {
-		return nil, apierr.New(apierr.ActorInvokeMethod,
-			"error invoke actor method: did not find address for actor %s/%s",
-			req.ActorType, req.ActorID)
+		return nil, noAddress(req)
 	}
-	rid := reentrancyID(req, tc)
-
-	a, err := r.acquireTurn(ctx, actorKey{req.ActorType, req.ActorID}, rid, tc)
+	a, err := r.acquireTurn(ctx, actorKey{req.ActorType, req.ActorID}, reentrancyID(req, tc), tc)
 	if err != nil {
 		return nil, invokeError(err)
 	}
+	return r.runTurn(ctx, a, req)
+}
+
+func noAddress(req *appchannel.Request) error {
+	return apierr.New(apierr.ActorInvokeMethod,
+		"error invoke actor method: did not find address for actor %s/%s",
+		req.ActorType, req.ActorID)
+}
+
+// runTurn delivers the call to the app while the caller holds a's turn, and ends the turn.
+func (r *Runtime) runTurn(ctx context.Context, a *actor, req *appchannel.Request) (*appchannel.Response, error) {
+	a.started.Store(true)
 	resp, err := r.callApp(ctx, req)
 	a.turn.release()
 
@@ -250,7 +280,7 @@ func (r *Runtime) TransactState(ctx context.Context, actorType, actorID string, 
 		return err
 	}
 
-	txn := components.Txn{Ops: make([]components.Op, len(ops))}
+	txn := components.Txn{Ops: make([]components.Op, len(ops)), Fence: r.fence(a)}
 	for i, op := range ops {
 		txn.Ops[i] = components.Op{
 			Key:    r.stateKey(actorType, actorID, op.Key),
@@ -339,11 +369,13 @@ func (r *Runtime) deactivateAll(ctx context.Context, held []*actor) {
 // has answered, new calls queue on this activation, so the app never sees a call for the
 // actor while its deactivation is in flight.
 func (r *Runtime) deactivate(ctx context.Context, a *actor) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := r.opts.App.Deactivate(ctx, a.key.typ, a.key.id); err != nil {
-		r.log.Warn("actor deactivation failed", "actor_type", a.key.typ,
-			"actor_id", a.key.id, "err", err)
+	if a.started.Load() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := r.opts.App.Deactivate(ctx, a.key.typ, a.key.id); err != nil {
+			r.log.Warn("actor deactivation failed", "actor_type", a.key.typ,
+				"actor_id", a.key.id, "err", err)
+		}
 	}
 
 	r.actors.remove(a)

@@ -27,6 +27,16 @@ type actor struct {
 
 	// cache holds the actor's state while it is active.
 	cache stateCache
+
+	// The fields below are written only by the holder of the turn.
+
+	// started is set once a call reached the app; an activation that never started is
+	// dropped without telling the app.
+	started atomic.Bool
+
+	// token is the fencing token this activation claimed in the store; 0 until claimed
+	// (and always in single-node mode).
+	token atomic.Uint64
 }
 
 func (a *actor) touch(now time.Time) { a.lastUsed.Store(now.UnixNano()) }

@@ -48,6 +48,26 @@ var (
 	Unknown               = Kind{"ERROR", 500, codes.Internal}
 )
 
+var kinds = map[string]Kind{}
+
+func init() {
+	for _, k := range []Kind{ActorRuntimeNotFound, ActorInstanceMissing, ActorInvokeMethod,
+		ActorStateGet, ActorStateTransaction, ActorReminderCreate, ActorReminderGet,
+		ActorReminderDelete, ActorReminderHosted, ActorTimerCreate, ActorTimerDelete,
+		MalformedRequest, BadRequest, BodyTooLarge, NotFound, MethodNotAllowed, HealthNotReady,
+		OutboundNotReady, HealthAppIDNotMatch, Unknown} {
+		kinds[k.Code] = k
+	}
+}
+
+// KindOf returns the kind with the given code; an unknown code gets Unknown's statuses.
+func KindOf(code string) Kind {
+	if k, ok := kinds[code]; ok {
+		return k
+	}
+	return Kind{Code: code, HTTPStatus: Unknown.HTTPStatus, GRPCCode: Unknown.GRPCCode}
+}
+
 // Error is an API error: a kind and the message clients see.
 type Error struct {
 	Kind    Kind

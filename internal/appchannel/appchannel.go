@@ -241,7 +241,7 @@ func skipRequestHeader(name string) bool {
 	switch http.CanonicalHeaderKey(name) {
 	case "Dapr-Api-Token", "Content-Type", "Content-Length", "Destination-App-Id",
 		"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Te",
-		"Trailer", "Upgrade", "Accept-Encoding":
+		"Trailer", "Upgrade", "Accept-Encoding", "X-Troupe-Hops":
 		return true
 	}
 	return strings.HasSuffix(strings.ToLower(name), "-bin")
