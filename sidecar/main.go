@@ -88,6 +88,9 @@ func parseFlags(args []string) (sidecar.Options, logOptions, []string, error) {
 	opts.ResourcesPaths = append(splitList(resources), splitList(components)...)
 	opts.APIToken = os.Getenv("DAPR_API_TOKEN")
 	opts.AppToken = os.Getenv("APP_API_TOKEN")
+	if ip := os.Getenv("DAPR_HOST_IP"); ip != "" {
+		opts.HostAddress = ip
+	}
 	opts.ShutdownTimeout = time.Duration(shutdownSeconds) * time.Second
 	if opts.MaxBodySize, err = parseSize(maxBody); err != nil {
 		return opts, logOpts, nil, fmt.Errorf("--max-body-size: %w", err)

@@ -23,6 +23,7 @@ type config struct {
 	actors     int
 	idleActors int
 	redis      string
+	cpuProfile string
 }
 
 func main() {
@@ -33,6 +34,7 @@ func main() {
 	flag.IntVar(&cfg.actors, "actors", 100, "actor ids the clients spread over")
 	flag.IntVar(&cfg.idleActors, "idle-actors", 100_000, "actors to activate for the memory figure (0: skip)")
 	flag.StringVar(&cfg.redis, "redis-server", "redis-server", "redis-server binary")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the actor scenarios here")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

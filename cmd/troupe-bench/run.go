@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,10 @@ func run(ctx context.Context, cfg config) error {
 	baseline := measure(ctx, "baseline: client->proxy->app", cfg, func(n int) (string, string, string) {
 		return http.MethodPut, proxyURL + "/actors/Bench/b" + strconv.Itoa(n) + "/method/noop", ""
 	})
+	stopProfile, err := startProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
+	}
 	noState := measure(ctx, "actor call, no state", cfg, func(n int) (string, string, string) {
 		return http.MethodPost, sidecarURL + "/v1.0/actors/Bench/b" + strconv.Itoa(n) + "/method/noop", ""
 	})
@@ -71,6 +76,7 @@ func run(ctx context.Context, cfg config) error {
 		return http.MethodPost, sidecarURL + "/v1.0/actors/Bench/s" + strconv.Itoa(n) +
 			"/method/readwrite", strconv.Itoa(n)
 	})
+	stopProfile()
 	report(os.Stdout, baseline, noState, withState)
 	fmt.Println("targets: no state >= 90%, state read + write >= 45% of the baseline")
 
@@ -182,6 +188,9 @@ func startSidecar(ctx context.Context, dir, redisAddr string, appPort int) (stri
 	opts.AppID = "bench"
 	opts.AppPort = appPort
 	opts.HTTPPort = port
+	if opts.GRPCPort, err = freePort(); err != nil {
+		return "", nil, err
+	}
 	opts.ResourcesPaths = []string{dir}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -200,6 +209,22 @@ func startSidecar(ctx context.Context, dir, redisAddr string, appPort int) (stri
 	}
 	stop()
 	return "", nil, errors.New("sidecar did not become healthy")
+}
+
+// startProfile starts a CPU profile to path, if given, and returns its stop function.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func freePort() (int, error) {

@@ -22,6 +22,8 @@ func main() {
 	flag.IntVar(&opts.HTTPPort, "http-port", opts.HTTPPort, "port of the ArtifactState API")
 	flag.IntVar(&opts.SidecarHTTPPort, "dapr-http-port", opts.SidecarHTTPPort,
 		"port of the sidecar's Dapr HTTP API")
+	flag.IntVar(&opts.SidecarGRPCPort, "dapr-grpc-port", opts.SidecarGRPCPort,
+		"port of the sidecar's Dapr gRPC API")
 	flag.IntVar(&opts.AppPort, "app-port", opts.AppPort, "port of the app's actor callbacks")
 	flag.StringVar(&opts.StorePath, "embedded-store-path", sidecar.DefaultEmbeddedStorePath(),
 		"file of the embedded state store")

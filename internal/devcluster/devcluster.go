@@ -23,6 +23,9 @@ type Options struct {
 	// SidecarHTTPPort is the sidecar's Dapr HTTP API port.
 	SidecarHTTPPort int
 
+	// SidecarGRPCPort is the sidecar's Dapr gRPC API port.
+	SidecarGRPCPort int
+
 	// AppPort is the app's actor callback port.
 	AppPort int
 
@@ -51,6 +54,7 @@ func DefaultOptions() Options {
 	return Options{
 		HTTPPort:        artifact.DefaultHTTPPort,
 		SidecarHTTPPort: sidecar.DefaultHTTPPort,
+		SidecarGRPCPort: sidecar.DefaultGRPCPort,
 		AppPort:         artifact.DefaultAppPort,
 		StorePath:       sidecar.DefaultEmbeddedStorePath(),
 	}
@@ -85,6 +89,7 @@ func Run(ctx context.Context, opts Options) error {
 	sc.AppID = "artifactstate"
 	sc.AppPort = portOf(addrs.App)
 	sc.HTTPPort = opts.SidecarHTTPPort
+	sc.GRPCPort = opts.SidecarGRPCPort
 	sc.EmbeddedStorePath = opts.StorePath
 	if opts.ResourcesPath != "" {
 		sc.ResourcesPaths = []string{opts.ResourcesPath}

@@ -21,6 +21,7 @@ func start(t *testing.T, storePath string) (devcluster.Cluster, func()) {
 	opts := devcluster.DefaultOptions()
 	opts.HTTPPort = testutil.FreePort(t)
 	opts.SidecarHTTPPort = testutil.FreePort(t)
+	opts.SidecarGRPCPort = testutil.FreePort(t)
 	opts.AppPort = testutil.FreePort(t)
 	opts.StorePath = storePath
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -43,6 +43,10 @@ type Options struct {
 	// InternalGRPCPort is reserved for sidecar-to-sidecar calls.
 	InternalGRPCPort int
 
+	// HostAddress is the address other sidecars reach this one at (DAPR_HOST_IP); its
+	// internal API is HostAddress:InternalGRPCPort.
+	HostAddress string
+
 	// ListenAddresses are the addresses the API binds; empty means DefaultListenAddress.
 	ListenAddresses []string
 
@@ -90,6 +94,7 @@ func DefaultOptions() Options {
 		HTTPPort:          DefaultHTTPPort,
 		GRPCPort:          DefaultGRPCPort,
 		InternalGRPCPort:  DefaultInternalGRPCPort,
+		HostAddress:       DefaultListenAddress,
 		MetricsPort:       DefaultMetricsPort,
 		EnableMetrics:     true,
 		MaxBodySize:       DefaultMaxBodySize,
@@ -119,6 +124,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("app port %d is out of range", o.AppPort)
 	case !validPort(o.HTTPPort, true):
 		return fmt.Errorf("http port %d is out of range", o.HTTPPort)
+	case len(o.PlacementAddresses) > 0 && o.HostAddress == "":
+		return errors.New("host address is required with placement (DAPR_HOST_IP)")
+	case len(o.PlacementAddresses) > 0 && !validPort(o.InternalGRPCPort, false):
+		return fmt.Errorf("internal port %d is out of range", o.InternalGRPCPort)
 	case o.MaxBodySize <= 0:
 		return fmt.Errorf("max body size %d must be positive", o.MaxBodySize)
 	case o.ShutdownTimeout <= 0:

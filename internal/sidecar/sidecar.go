@@ -18,12 +18,15 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"github.com/troupe-dev/troupe/components"
 	"github.com/troupe-dev/troupe/components/actorstore"
 	"github.com/troupe-dev/troupe/internal/actors"
 	"github.com/troupe-dev/troupe/internal/appchannel"
+	"github.com/troupe-dev/troupe/internal/grpcapi"
 	"github.com/troupe-dev/troupe/internal/httpapi"
+	"github.com/troupe-dev/troupe/internal/placementclient"
 )
 
 // Run starts a sidecar and serves until ctx ends, then drains calls in flight and
@@ -31,10 +34,6 @@ import (
 func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("invalid options: %w", err)
-	}
-	if len(opts.PlacementAddresses) > 0 {
-		log.Warn("placement is not implemented yet; running in single-node mode",
-			"placement", opts.PlacementAddresses)
 	}
 	if _, err := LoadConfiguration(opts.ConfigPath, log); err != nil {
 		return err
@@ -73,47 +72,122 @@ type sidecar struct {
 	runtime      *actors.Runtime
 	runtimeReady chan struct{}
 	ready        atomic.Bool
+
+	// placementDone is closed when the placement client has left the cluster (at once
+	// in single-node mode).
+	placementDone chan struct{}
+}
+
+// servers are the sidecar's network front ends.
+type servers struct {
+	api      *http.Server // the Dapr HTTP API
+	internal *http.Server // calls forwarded by other sidecars
+	grpc     *grpc.Server // the Dapr gRPC API
 }
 
 func (s *sidecar) serve(ctx context.Context) error {
-	listeners, err := s.listen()
-	if err != nil {
+	srv := s.newServers()
+	group, failed := errgroup.WithContext(context.Background())
+	if err := s.startServers(group, srv); err != nil {
 		return err
 	}
-	api := &http.Server{
-		Handler:           s.handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
 
-	group, groupCtx := errgroup.WithContext(ctx)
-	for _, ln := range listeners {
-		group.Go(func() error { return serveHTTP(api, ln) })
-	}
-	s.log.Info("dapr http api listening", "addr", listeners[0].Addr().String())
-
+	runCtx, stopRuntime := context.WithCancel(context.Background())
+	defer stopRuntime()
 	var app *appchannel.Channel
+	s.placementDone = make(chan struct{})
 	group.Go(func() error {
 		var err error
-		app, err = s.startRuntime(groupCtx)
-		if err != nil || app == nil {
+		if app, err = s.startRuntime(ctx); err != nil {
+			close(s.placementDone)
 			return err
 		}
-		return s.runtime.Run(groupCtx)
-	})
-	group.Go(func() error {
-		<-groupCtx.Done()
-		return s.shutdown(api)
+		s.startPlacement(ctx, group)
+		return s.runtime.Run(runCtx)
 	})
 
-	err = group.Wait()
+	select {
+	case <-ctx.Done():
+	case <-failed.Done():
+	}
+	err := s.shutdown(srv)
+	stopRuntime()
+	err = errors.Join(err, group.Wait())
 	if app != nil {
 		app.Close()
 	}
 	return err
 }
 
-func (s *sidecar) listen() ([]net.Listener, error) {
+func (s *sidecar) newServers() servers {
+	httpServer := func(h http.Handler) *http.Server {
+		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout: 2 * time.Minute}
+	}
+	return servers{
+		api:      httpServer(s.handler(s.opts.APIToken)),
+		internal: httpServer(s.handler("")),
+		grpc: grpcapi.New(grpcapi.Options{
+			AppID:       s.opts.AppID,
+			Token:       s.opts.APIToken,
+			MaxBodySize: s.opts.MaxBodySize,
+			Runtime:     s.waitRuntime,
+			Metadata:    s.metadata,
+			Logger:      s.log,
+		}),
+	}
+}
+
+// startServers listens on every port before returning, so that clients (go-sdk dials
+// with a short timeout) can connect while the app is still starting.
+func (s *sidecar) startServers(group *errgroup.Group, srv servers) error {
+	var all []net.Listener
+	listen := func(port int) ([]net.Listener, error) {
+		lns, err := s.listen(port)
+		all = append(all, lns...)
+		return lns, err
+	}
+
+	apiLns, err := listen(s.opts.HTTPPort)
+	if err == nil && s.opts.GRPCPort > 0 {
+		var grpcLns []net.Listener
+		if grpcLns, err = listen(s.opts.GRPCPort); err == nil {
+			for _, ln := range grpcLns {
+				group.Go(func() error { return srv.grpc.Serve(ln) })
+			}
+		}
+	}
+	if err == nil && s.clustered() {
+		var internalLns []net.Listener
+		if internalLns, err = listen(s.opts.InternalGRPCPort); err == nil {
+			for _, ln := range internalLns {
+				group.Go(func() error { return serveHTTP(srv.internal, ln) })
+			}
+		}
+	}
+	if err != nil {
+		for _, ln := range all {
+			ln.Close()
+		}
+		return err
+	}
+
+	for _, ln := range apiLns {
+		group.Go(func() error { return serveHTTP(srv.api, ln) })
+	}
+	s.log.Info("dapr apis listening", "http", apiLns[0].Addr().String(),
+		"grpc_port", s.opts.GRPCPort)
+	return nil
+}
+
+func (s *sidecar) clustered() bool { return len(s.opts.PlacementAddresses) > 0 }
+
+// selfAddress is the address other sidecars reach this one's internal API at.
+func (s *sidecar) selfAddress() string {
+	return net.JoinHostPort(s.opts.HostAddress, strconv.Itoa(s.opts.InternalGRPCPort))
+}
+
+func (s *sidecar) listen(port int) ([]net.Listener, error) {
 	addrs := s.opts.ListenAddresses
 	if len(addrs) == 0 {
 		addrs = []string{DefaultListenAddress}
@@ -121,12 +195,12 @@ func (s *sidecar) listen() ([]net.Listener, error) {
 
 	var listeners []net.Listener
 	for _, addr := range addrs {
-		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(s.opts.HTTPPort)))
+		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
 		if err != nil {
 			for _, open := range listeners {
 				open.Close()
 			}
-			return nil, fmt.Errorf("listening for the http api: %w", err)
+			return nil, fmt.Errorf("listening on port %d: %w", port, err)
 		}
 		listeners = append(listeners, ln)
 	}
@@ -135,15 +209,43 @@ func (s *sidecar) listen() ([]net.Listener, error) {
 
 func serveHTTP(srv *http.Server, ln net.Listener) error {
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving http api: %w", err)
+		return fmt.Errorf("serving http: %w", err)
 	}
 	return nil
 }
 
-func (s *sidecar) handler() http.Handler {
+// startPlacement joins the cluster; the client leaves it (handing the actors over) when
+// ctx ends.
+func (s *sidecar) startPlacement(ctx context.Context, group *errgroup.Group) {
+	if !s.clustered() {
+		close(s.placementDone)
+		return
+	}
+	cfg := placementclient.Config{
+		Addresses: s.opts.PlacementAddresses,
+		Self: placementclient.Member{
+			Name:     s.selfAddress(),
+			AppID:    s.opts.AppID,
+			Entities: s.runtime.Config().Types(),
+		},
+		Logger: s.log,
+	}
+	group.Go(func() error {
+		defer close(s.placementDone)
+		err := placementclient.Run(ctx, cfg, s.runtime)
+		if errors.Is(err, placementclient.ErrLeaveTimeout) {
+			s.log.Warn("leaving the cluster timed out; actors are handed over by lease expiry")
+			return nil
+		}
+		return err
+	})
+}
+
+// handler returns the HTTP API; token is the API token it requires ("" for none).
+func (s *sidecar) handler(token string) http.Handler {
 	return httpapi.New(httpapi.Options{
 		AppID:       s.opts.AppID,
-		Token:       s.opts.APIToken,
+		Token:       token,
 		MaxBodySize: s.opts.MaxBodySize,
 		Runtime:     s.waitRuntime,
 		Ready:       s.ready.Load,
@@ -155,7 +257,7 @@ func (s *sidecar) handler() http.Handler {
 // It returns a nil channel when the sidecar has no app.
 func (s *sidecar) startRuntime(ctx context.Context) (*appchannel.Channel, error) {
 	if s.opts.AppPort == 0 {
-		s.setRuntime(actors.New(actors.Options{AppID: s.opts.AppID, Store: s.store}))
+		s.setRuntime(actors.New(s.runtimeOptions(nil, actors.Config{})))
 		return nil, nil
 	}
 
@@ -170,16 +272,25 @@ func (s *sidecar) startRuntime(ctx context.Context) (*appchannel.Channel, error)
 	}
 
 	cfg := s.readAppConfig(ctx, app)
-	s.setRuntime(actors.New(actors.Options{
+	s.setRuntime(actors.New(s.runtimeOptions(app, cfg)))
+	s.log.Info("actor runtime ready", "app_id", s.opts.AppID, "actor_types", cfg.Types())
+	return app, nil
+}
+
+func (s *sidecar) runtimeOptions(app actors.App, cfg actors.Config) actors.Options {
+	opts := actors.Options{
 		AppID:       s.opts.AppID,
 		App:         app,
 		Store:       s.store,
 		Config:      cfg,
 		Logger:      s.log,
+		MaxBodySize: s.opts.MaxBodySize,
 		CallTimeout: s.opts.ActorCallTimeout,
-	}))
-	s.log.Info("actor runtime ready", "app_id", s.opts.AppID, "actor_types", cfg.Types())
-	return app, nil
+	}
+	if s.clustered() {
+		opts.Self = s.selfAddress()
+	}
+	return opts
 }
 
 func (s *sidecar) appHost() string {
@@ -226,16 +337,18 @@ func (s *sidecar) waitRuntime(ctx context.Context) (*actors.Runtime, error) {
 	}
 }
 
-// shutdown stops taking requests, waits for those in flight, then deactivates the actors,
-// all within ShutdownTimeout.
-func (s *sidecar) shutdown(api *http.Server) error {
+// shutdown hands the actors over (in a cluster), drains the calls in flight and
+// deactivates what is left while the APIs still serve the actors' own state calls, then
+// stops the APIs; all within ShutdownTimeout.
+func (s *sidecar) shutdown(srv servers) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
-
 	s.log.Info("sidecar shutting down")
+
 	var errs []error
-	if err := api.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("stopping http api: %w", err))
+	select {
+	case <-s.placementDone:
+	case <-ctx.Done():
 	}
 	select {
 	case <-s.runtimeReady:
@@ -244,7 +357,28 @@ func (s *sidecar) shutdown(api *http.Server) error {
 		}
 	default:
 	}
+
+	for _, h := range []*http.Server{srv.api, srv.internal} {
+		if err := h.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping http server: %w", err))
+		}
+	}
+	stopGRPC(ctx, srv.grpc)
 	return errors.Join(errs...)
+}
+
+// stopGRPC stops gracefully, or at once when ctx ends first.
+func stopGRPC(ctx context.Context, g *grpc.Server) {
+	done := make(chan struct{})
+	go func() {
+		g.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		g.Stop()
+	}
 }
 
 func (s *sidecar) metadata() httpapi.ActorRuntimeStatus {
@@ -259,6 +393,13 @@ func (s *sidecar) metadata() httpapi.ActorRuntimeStatus {
 
 	status.RuntimeStatus = "RUNNING"
 	status.HostReady = true
+	if _, connected, clustered := s.runtime.PlacementStatus(); clustered {
+		status.HostReady = connected
+		status.Placement = "placement: disconnected"
+		if connected {
+			status.Placement = "placement: connected"
+		}
+	}
 	for typ, n := range s.runtime.ActiveCounts() {
 		status.ActiveActors = append(status.ActiveActors, httpapi.ActiveCount{Type: typ, Count: n})
 	}
