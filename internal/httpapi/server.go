@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -55,6 +56,10 @@ type ActorRuntimeStatus struct {
 	ActiveActors  []ActiveCount `json:"activeActors"`
 	HostReady     bool          `json:"hostReady"`
 	Placement     string        `json:"placement"`
+
+	// TableVersion is the committed placement table's version (0 in single-node mode);
+	// it is reported under extended.placementTableVersion.
+	TableVersion uint64 `json:"-"`
 }
 
 // ActiveCount is the number of active actors of one type; count is left out when zero, as
@@ -76,10 +81,6 @@ func New(opts Options) http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
 
-	r.HandleFunc("/v1.0/healthz", s.healthz).Methods(http.MethodGet)
-	r.HandleFunc("/v1.0/healthz/outbound", s.healthzOutbound).Methods(http.MethodGet)
-	r.HandleFunc("/v1.0/metadata", s.metadata).Methods(http.MethodGet)
-
 	// Full paths rather than a subrouter: gorilla/mux answers a wrong verb on a subrouter
 	// route with 404 instead of 405.
 	const actor = "/v1.0/actors/{actorType}/{actorId}"
@@ -87,6 +88,11 @@ func New(opts Options) http.Handler {
 		Methods(http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete)
 	r.HandleFunc(actor+"/state/{key}", s.getState).Methods(http.MethodGet)
 	r.HandleFunc(actor+"/state", s.transactState).Methods(http.MethodPost, http.MethodPut)
+
+	// The actor routes come first: mux tries routes in order, and they carry the load.
+	r.HandleFunc("/v1.0/healthz", s.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/v1.0/healthz/outbound", s.healthzOutbound).Methods(http.MethodGet)
+	r.HandleFunc("/v1.0/metadata", s.metadata).Methods(http.MethodGet)
 
 	return s.authenticate(s.limitBody(r))
 }
@@ -358,11 +364,15 @@ const RuntimeVersion = "1.14.0"
 
 func (s *server) metadata(w http.ResponseWriter, _ *http.Request) {
 	status := s.opts.Metadata()
+	extended := map[string]string{"daprRuntimeVersion": RuntimeVersion, "runtime": "troupe"}
+	if status.TableVersion > 0 {
+		extended["placementTableVersion"] = strconv.FormatUint(status.TableVersion, 10)
+	}
 	body, err := json.Marshal(metadataBody{
 		ID:             s.opts.AppID,
 		RuntimeVersion: RuntimeVersion,
 		Actors:         status.ActiveActors,
-		Extended:       map[string]string{"daprRuntimeVersion": RuntimeVersion, "runtime": "troupe"},
+		Extended:       extended,
 		ActorRuntime:   status,
 	})
 	if err != nil {

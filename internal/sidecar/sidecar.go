@@ -393,7 +393,8 @@ func (s *sidecar) metadata() httpapi.ActorRuntimeStatus {
 
 	status.RuntimeStatus = "RUNNING"
 	status.HostReady = true
-	if _, connected, clustered := s.runtime.PlacementStatus(); clustered {
+	if version, connected, clustered := s.runtime.PlacementStatus(); clustered {
+		status.TableVersion = version
 		status.HostReady = connected
 		status.Placement = "placement: disconnected"
 		if connected {

@@ -48,14 +48,18 @@ type App struct {
 	inFlight      map[string]int
 	maxInFlight   map[string]int
 	deactivations []string
+	active        map[string]bool
 	calls         int
 	total         int
 	maxTotal      int
 }
 
 // Start serves a test app on a free loopback port, hosting types with the given config.
-func Start(config []byte) (*App, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func Start(config []byte) (*App, error) { return StartOn("127.0.0.1:0", config) }
+
+// StartOn serves a test app on addr.
+func StartOn(addr string, config []byte) (*App, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening: %w", err)
 	}
@@ -64,6 +68,7 @@ func Start(config []byte) (*App, error) {
 		client:      &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 		ln:          ln,
 		inFlight:    make(map[string]int),
+		active:      make(map[string]bool),
 		maxInFlight: make(map[string]int),
 	}
 	a.server = &http.Server{Handler: a.routes()}
@@ -85,6 +90,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {})
 	mux.HandleFunc("PUT /actors/{type}/{id}/method/{method...}", a.method)
 	mux.HandleFunc("DELETE /actors/{type}/{id}", a.deactivate)
+	mux.HandleFunc("GET /debug/status", a.status)
 	return mux
 }
 
@@ -131,6 +137,7 @@ func (a *App) enter(name string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.calls++
+	a.active[name] = true
 	a.total++
 	a.maxTotal = max(a.maxTotal, a.total)
 	a.inFlight[name]++
@@ -155,6 +162,38 @@ func (a *App) deactivate(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.deactivations = append(a.deactivations, actorName(r))
+	delete(a.active, actorName(r))
+}
+
+// Active returns the actors that received a call and no deactivation since, as
+// "type/id".
+func (a *App) Active() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	names := make([]string, 0, len(a.active))
+	for name := range a.active {
+		names = append(names, name)
+	}
+	return names
+}
+
+// Status is the test app's report at GET /debug/status.
+type Status struct {
+	Active        []string `json:"active"`
+	Deactivations int      `json:"deactivations"`
+	Calls         int      `json:"calls"`
+	MaxInFlight   int      `json:"maxInFlight"`
+}
+
+func (a *App) status(w http.ResponseWriter, _ *http.Request) {
+	st := Status{Active: a.Active()}
+	a.mu.Lock()
+	st.Deactivations, st.Calls = len(a.deactivations), a.calls
+	for _, n := range a.maxInFlight {
+		st.MaxInFlight = max(st.MaxInFlight, n)
+	}
+	a.mu.Unlock()
+	json.NewEncoder(w).Encode(st)
 }
 
 // MaxInFlight returns the most calls that were in flight at once for actor "type/id".

@@ -1,0 +1,264 @@
+package clustertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/troupe-dev/troupe/internal/testapp"
+	"github.com/troupe-dev/troupe/internal/testutil"
+)
+
+const appConfig = `{"entities":["Counter"],"drainOngoingCallTimeout":"5s","drainRebalancedActors":true}`
+
+// binDir holds the binaries built for this run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "troupe-clustertest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var buildOnce sync.Once
+var buildErr error
+
+// build compiles the placement, sidecar and test app binaries once.
+func build(t *testing.T) {
+	buildOnce.Do(func() {
+		cmd := exec.Command("go", "build", "-o", binDir+"/",
+			"github.com/troupe-dev/troupe/placement",
+			"github.com/troupe-dev/troupe/sidecar",
+			"github.com/troupe-dev/troupe/internal/testapp/cmd/testapp")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+}
+
+// proc is a process the test started; it is killed when the test ends.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *os.File
+}
+
+func startProc(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(t.TempDir(), filepath.Base(name)+".log"))
+	require.NoError(t, err)
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	require.NoError(t, cmd.Start())
+
+	p := &proc{cmd: cmd, done: make(chan struct{}), log: logFile}
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill(); logFile.Close() })
+	return p
+}
+
+func (p *proc) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// terminate sends SIGTERM and waits for the process to exit.
+func (p *proc) terminate(t *testing.T) {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not exit after SIGTERM", p.cmd.Path)
+	}
+}
+
+func (p *proc) logText() string {
+	data, _ := os.ReadFile(p.log.Name())
+	return string(data)
+}
+
+// cluster is a placement service, a Redis, and sidecar + app pairs.
+type cluster struct {
+	t             *testing.T
+	resources     string
+	placement     *proc
+	placementAddr string
+	placementHTTP string
+	nodes         []*node
+}
+
+// node is one sidecar and its app.
+type node struct {
+	name    string
+	sidecar *proc
+	app     *proc
+	url     string // the sidecar's HTTP API
+	appURL  string
+}
+
+func startCluster(t *testing.T, n int) *cluster {
+	build(t)
+	redis := testutil.StartRedis(t)
+	c := &cluster{t: t, resources: t.TempDir()}
+	testutil.WriteRedisComponent(t, c.resources, redis.Addr())
+
+	port, httpPort := testutil.FreePort(t), testutil.FreePort(t)
+	c.placementAddr = "127.0.0.1:" + strconv.Itoa(port)
+	c.placementHTTP = "http://127.0.0.1:" + strconv.Itoa(httpPort)
+	c.placement = startProc(t, "placement", "--port", strconv.Itoa(port),
+		"--healthz-port", strconv.Itoa(httpPort), "--log-level", "warn")
+	waitFor(t, "placement healthy", func() bool { return get(c.placementHTTP+"/healthz") == 200 })
+
+	for range n {
+		c.addNode()
+	}
+	c.waitConverged()
+	return c
+}
+
+// addNode starts another sidecar + app pair.
+func (c *cluster) addNode() *node {
+	t := c.t
+	appPort, httpPort := testutil.FreePort(t), testutil.FreePort(t)
+	n := &node{
+		name:   fmt.Sprintf("node%d", len(c.nodes)),
+		url:    "http://127.0.0.1:" + strconv.Itoa(httpPort),
+		appURL: "http://127.0.0.1:" + strconv.Itoa(appPort),
+	}
+	n.app = startProc(t, "testapp", "--port", strconv.Itoa(appPort), "--sidecar", n.url,
+		"--config", appConfig)
+	n.sidecar = startProc(t, "sidecar", "--app-id", "clustertest",
+		"--app-port", strconv.Itoa(appPort),
+		"--dapr-http-port", strconv.Itoa(httpPort),
+		"--dapr-grpc-port", strconv.Itoa(testutil.FreePort(t)),
+		"--dapr-internal-grpc-port", strconv.Itoa(testutil.FreePort(t)),
+		"--placement-host-address", c.placementAddr,
+		"--resources-path", c.resources,
+		"--dapr-graceful-shutdown-seconds", "15",
+		"--log-level", "warn")
+	c.nodes = append(c.nodes, n)
+	return n
+}
+
+// live returns the nodes whose sidecar is running.
+func (c *cluster) live() []*node {
+	var out []*node
+	for _, n := range c.nodes {
+		select {
+		case <-n.sidecar.done:
+		default:
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitConverged waits until placement has exactly the live sidecars as members and each
+// of them has committed placement's table.
+func (c *cluster) waitConverged() {
+	live := c.live()
+	waitFor(c.t, "cluster converged", func() bool {
+		var st struct {
+			TableVersion uint64 `json:"table_version"`
+			Phase        string `json:"phase"`
+			Members      []struct {
+				Name string `json:"name"`
+			} `json:"members"`
+		}
+		if getJSON(c.placementHTTP+"/placement/state", &st) != nil || len(st.Members) != len(live) {
+			return false
+		}
+		want := strconv.FormatUint(st.TableVersion, 10)
+		for _, n := range live {
+			var md struct {
+				Extended map[string]string `json:"extended"`
+			}
+			if getJSON(n.url+"/v1.0/metadata", &md) != nil ||
+				md.Extended["placementTableVersion"] != want {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// status reads a node's app status.
+func (n *node) status(t *testing.T) testapp.Status {
+	var st testapp.Status
+	require.NoError(t, getJSON(n.appURL+"/debug/status", &st))
+	return st
+}
+
+// invoke calls an actor method through a node's sidecar.
+func (n *node) invoke(ctx context.Context, id, method, body string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		n.url+"/v1.0/actors/Counter/"+id+"/method/"+method, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data), err
+}
+
+var client = &http.Client{
+	Transport: &http.Transport{MaxIdleConnsPerHost: 64},
+	Timeout:   30 * time.Second,
+}
+
+func get(url string) int {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func getJSON(url string, v any) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: status %d", url, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
