@@ -88,12 +88,33 @@ type event struct {
 type eventLog struct {
 	mu     sync.Mutex
 	events []event
+	added  chan struct{} // signalled (capacity 1) after each event; see newEventLog
 }
+
+func newEventLog() *eventLog { return &eventLog{added: make(chan struct{}, 1)} }
 
 func (l *eventLog) add(host, kind string, version uint64) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.events = append(l.events, event{host: host, kind: kind, version: version, at: time.Now()})
+	l.mu.Unlock()
+
+	select {
+	case l.added <- struct{}{}:
+	default:
+	}
+}
+
+// await returns once cond holds, checking it after every event; false on timeout.
+func (l *eventLog) await(cond func() bool, timeout time.Duration) bool {
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-l.added:
+		case <-deadline:
+			return false
+		}
+	}
+	return true
 }
 
 func (l *eventLog) snapshot() []event {
@@ -168,18 +189,23 @@ func (s *sidecar) hasMembers(names ...string) bool {
 	return slices.Equal(got, names)
 }
 
-// startSidecar runs a client for host name against addrs until the test ends.
+// startSidecar runs a client with test timings for host name against addrs until the
+// test ends.
 func startSidecar(t testing.TB, log *eventLog, name string, addrs ...string) *sidecar {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &sidecar{name: name, log: log, cancel: cancel, done: make(chan error, 1)}
-	cfg := placementclient.Config{
+	return startSidecarConfig(t, log, placementclient.Config{
 		Addresses:    addrs,
 		Self:         placementclient.Member{Name: name, AppID: "app", Entities: []string{"T"}},
 		Heartbeat:    testHeartbeat,
 		Lease:        testLease,
 		LeaveTimeout: 5 * time.Second,
-	}
+	})
+}
+
+func startSidecarConfig(t testing.TB, log *eventLog, cfg placementclient.Config) *sidecar {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &sidecar{name: cfg.Self.Name, log: log, cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- placementclient.Run(ctx, cfg, s) }()
 	t.Cleanup(func() { s.stop(t) })
 	return s

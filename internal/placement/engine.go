@@ -322,38 +322,46 @@ func (e *engine) advance(now time.Time) {
 }
 
 func (e *engine) expireSilentMembers(now time.Time) {
-	for _, m := range e.fsm.Members() {
-		if now.Sub(e.seen[m.Name]) < e.cfg.memberTimeout {
-			continue
-		}
-
-		silent := now.Sub(e.seen[m.Name])
-		_, _ = e.fsm.Apply(Expire{Name: m.Name})
+	for _, name := range e.silent(now, true) {
+		silent := now.Sub(e.seen[name])
+		_, _ = e.fsm.Apply(Expire{Name: name})
 		e.changed(now)
-		e.notef(slog.LevelInfo, "member expired", "host", m.Name, "silent_for", silent)
-		e.forget(m.Name)
-		e.closeMember(m.Name, status.Errorf(codes.Unavailable,
+		e.notef(slog.LevelInfo, "member expired", "host", name, "silent_for", silent)
+		e.forget(name)
+		e.closeMember(name, status.Errorf(codes.Unavailable,
 			"nothing received for %s; member removed", silent))
 
-		if e.round != nil && e.round.table.Contains(m.Name) {
+		if e.round != nil && e.round.table.Contains(name) {
 			e.notef(slog.LevelInfo, "round aborted", "table_version", e.round.table.Version,
-				"host", m.Name)
+				"host", name)
 			e.round = nil
 		}
 	}
 }
 
 func (e *engine) dropSilentLeavers(now time.Time) {
-	for _, name := range sortedKeys(e.seen) {
-		if _, member := e.fsm.Member(name); member {
+	for _, name := range e.silent(now, false) {
+		e.notef(slog.LevelInfo, "leaving member went silent", "host", name)
+		e.forget(name)
+		e.closeMember(name, status.Error(codes.Unavailable, "nothing received; member removed"))
+	}
+}
+
+// silent returns, sorted, the tracked names that have been silent for memberTimeout:
+// members if members is set, leavers otherwise. It runs after every input, so it
+// sorts only what it finds.
+func (e *engine) silent(now time.Time, members bool) []string {
+	var names []string
+	for name, seen := range e.seen {
+		if now.Sub(seen) < e.cfg.memberTimeout {
 			continue
 		}
-		if now.Sub(e.seen[name]) >= e.cfg.memberTimeout {
-			e.notef(slog.LevelInfo, "leaving member went silent", "host", name)
-			e.forget(name)
-			e.closeMember(name, status.Error(codes.Unavailable, "nothing received; member removed"))
+		if _, member := e.fsm.Member(name); member == members {
+			names = append(names, name)
 		}
 	}
+	slices.Sort(names)
+	return names
 }
 
 // fenceSlowMembers stops renewing the lease of every member that has not acknowledged

@@ -255,7 +255,7 @@ func (s *Server) send(ss grpc.BidiStreamingServer[pb.SidecarMessage, pb.Placemen
 			flush(ss, st)
 			return st.killErr
 		case err := <-recvErr:
-			return endOfStream(ss, err)
+			return endOfStream(err)
 		case <-ss.Context().Done():
 			return ss.Context().Err()
 		case <-s.loopDone:
@@ -278,18 +278,14 @@ func flush(ss grpc.ServerStream, st *stream) {
 	}
 }
 
-// endOfStream chooses the status a stream ends with once its receive side ended.
-func endOfStream(ss grpc.ServerStream, err error) error {
+// endOfStream chooses the status a stream ends with once its receive side ended. For
+// bytes that are not a SidecarMessage gRPC has already ended the stream with Internal
+// ("failed to unmarshal"), so no Error message can precede it.
+func endOfStream(err error) error {
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
-	if !malformed(err) {
-		return err
-	}
-
-	msg := "malformed message: " + status.Convert(err).Message()
-	_ = ss.SendMsg(&pb.PlacementMessage{Msg: &pb.PlacementMessage_Error{Error: &pb.Error{Message: msg}}})
-	return status.Error(codes.InvalidArgument, msg)
+	return err
 }
 
 // malformed reports whether a receive error means the peer sent bytes that are not a
