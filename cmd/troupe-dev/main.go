@@ -19,12 +19,20 @@ import (
 
 func main() {
 	opts := devcluster.DefaultOptions()
-	flag.IntVar(&opts.HTTPPort, "http-port", opts.HTTPPort, "port of the ArtifactState API")
+	flag.IntVar(&opts.Nodes, "nodes", opts.Nodes,
+		"sidecar + app pairs (1: a single sidecar without placement)")
+	flag.IntVar(&opts.HTTPPort, "http-port", opts.HTTPPort,
+		"first port of the ArtifactState APIs (node i uses port+i, as do the ports below)")
 	flag.IntVar(&opts.SidecarHTTPPort, "dapr-http-port", opts.SidecarHTTPPort,
-		"port of the sidecar's Dapr HTTP API")
+		"first port of the sidecars' Dapr HTTP APIs")
 	flag.IntVar(&opts.SidecarGRPCPort, "dapr-grpc-port", opts.SidecarGRPCPort,
-		"port of the sidecar's Dapr gRPC API")
-	flag.IntVar(&opts.AppPort, "app-port", opts.AppPort, "port of the app's actor callbacks")
+		"first port of the sidecars' Dapr gRPC APIs")
+	flag.IntVar(&opts.InternalPort, "dapr-internal-grpc-port", opts.InternalPort,
+		"first port for calls between sidecars")
+	flag.IntVar(&opts.AppPort, "app-port", opts.AppPort, "first port of the apps' actor callbacks")
+	flag.IntVar(&opts.PlacementPort, "placement-port", opts.PlacementPort, "placement service port")
+	flag.IntVar(&opts.PlacementHTTPPort, "placement-http-port", opts.PlacementHTTPPort,
+		"placement status port (/placement/state)")
 	flag.StringVar(&opts.StorePath, "embedded-store-path", sidecar.DefaultEmbeddedStorePath(),
 		"file of the embedded state store")
 	flag.StringVar(&opts.ResourcesPath, "resources-path", "",
@@ -49,12 +57,18 @@ func main() {
 }
 
 func printWelcome(c devcluster.Cluster) {
-	fmt.Printf(`
-troupe is running: the ArtifactState app at %[1]s, its sidecar at %[2]s.
-Try:
+	fmt.Printf("\ntroupe is running %d node(s):\n", len(c.AppURLs))
+	for i := range c.AppURLs {
+		fmt.Printf("  node %d: ArtifactState API %s, sidecar %s\n", i, c.AppURLs[i], c.SidecarURLs[i])
+	}
+	if c.PlacementURL != "" {
+		fmt.Printf("  placement status: %s/placement/state\n", c.PlacementURL)
+	}
+	app, sidecar := c.AppURLs[0], c.SidecarURLs[len(c.SidecarURLs)-1]
+	fmt.Printf(`Any node serves any actor. Try:
   curl -s -XPOST %[1]s/artifactState/setArtifactReadByUser -d '{"artifactId":1,"userId":"ada"}'
-  curl -s '%[1]s/artifactState/getAllStates?artifactId=1&userId=ada'
+  curl -s '%[3]s/artifactState/getAllStates?artifactId=1&userId=ada'
   curl -s %[2]s/v1.0/metadata
 Press Ctrl-C to stop.
-`, c.AppURL, c.SidecarURL)
+`, app, sidecar, c.AppURLs[len(c.AppURLs)-1])
 }

@@ -1,33 +1,50 @@
-// Package devcluster runs troupe's main job in one process for local use and tests: a
-// sidecar and the ArtifactState demo app that calls actors through it.
+// Package devcluster runs troupe's main job in one process for local use and tests: the
+// placement service, several sidecars, and an instance of the ArtifactState demo app
+// behind each, all on loopback and sharing the embedded state store.
 package devcluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/troupe-dev/troupe/app/artifact"
+	"github.com/troupe-dev/troupe/internal/placement"
 	"github.com/troupe-dev/troupe/internal/sidecar"
 )
 
-// Options configures a local cluster.
+// Options configures a local cluster. Node i (from 0) uses each base port plus i.
 type Options struct {
-	// HTTPPort is the ArtifactState API's port.
+	// Nodes is the number of sidecar + app pairs. With one node there is no placement
+	// service: the sidecar runs in single-node mode.
+	Nodes int
+
+	// HTTPPort is the first ArtifactState API port.
 	HTTPPort int
 
-	// SidecarHTTPPort is the sidecar's Dapr HTTP API port.
+	// SidecarHTTPPort is the first sidecar's Dapr HTTP API port.
 	SidecarHTTPPort int
 
-	// SidecarGRPCPort is the sidecar's Dapr gRPC API port.
+	// SidecarGRPCPort is the first sidecar's Dapr gRPC API port.
 	SidecarGRPCPort int
 
-	// AppPort is the app's actor callback port.
+	// InternalPort is the first sidecar's port for calls from other sidecars.
+	InternalPort int
+
+	// AppPort is the first app's actor callback port.
 	AppPort int
+
+	// PlacementPort and PlacementHTTPPort are the placement service's ports.
+	PlacementPort     int
+	PlacementHTTPPort int
 
 	// StorePath is the embedded store's file, used when ResourcesPath has no actor store.
 	StorePath string
@@ -44,71 +61,184 @@ type Options struct {
 
 // Cluster says where a running local cluster serves.
 type Cluster struct {
-	AppURL     string
-	SidecarURL string
+	// AppURLs are the ArtifactState APIs, one per node.
+	AppURLs []string
+
+	// SidecarURLs are the sidecars' Dapr HTTP APIs, one per node.
+	SidecarURLs []string
+
+	// PlacementURL is the placement service's status port; empty with one node.
+	PlacementURL string
 }
 
-// DefaultOptions returns the usual ports: the app on 8082, the sidecar on 3500, callbacks
-// on 3000.
+// DefaultOptions returns a three-node cluster on the usual ports: apps from 8082,
+// sidecars from 3500 (gRPC from 50001), callbacks from 3000, placement on 50005.
 func DefaultOptions() Options {
 	return Options{
-		HTTPPort:        artifact.DefaultHTTPPort,
-		SidecarHTTPPort: sidecar.DefaultHTTPPort,
-		SidecarGRPCPort: sidecar.DefaultGRPCPort,
-		AppPort:         artifact.DefaultAppPort,
-		StorePath:       sidecar.DefaultEmbeddedStorePath(),
+		Nodes:             3,
+		HTTPPort:          artifact.DefaultHTTPPort,
+		SidecarHTTPPort:   sidecar.DefaultHTTPPort,
+		SidecarGRPCPort:   sidecar.DefaultGRPCPort,
+		InternalPort:      50011,
+		AppPort:           artifact.DefaultAppPort,
+		PlacementPort:     placement.DefaultPort,
+		PlacementHTTPPort: 50006,
+		StorePath:         sidecar.DefaultEmbeddedStorePath(),
 	}
 }
 
 // Run serves the cluster until ctx ends, then stops every part gracefully.
 func Run(ctx context.Context, opts Options) error {
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	group, ctx := errgroup.WithContext(ctx)
+
+	var cluster Cluster
+	var placementAddr string
+	if opts.Nodes > 1 {
+		addr, url, err := startPlacement(ctx, group, opts)
+		if err != nil {
+			return err
+		}
+		placementAddr, cluster.PlacementURL = addr, url
 	}
 
-	group, ctx := errgroup.WithContext(ctx)
-	ready := make(chan artifact.Addrs, 1)
-	appOpts := artifact.DefaultOptions()
-	appOpts.HTTPPort = opts.HTTPPort
-	appOpts.AppPort = opts.AppPort
-	appOpts.ListenHost = "127.0.0.1"
-	appOpts.DaprHTTPPort = opts.SidecarHTTPPort
-	appOpts.Logger = log.With("part", "app")
-	appOpts.Ready = ready
-	group.Go(func() error { return artifact.Run(ctx, appOpts) })
+	var ready sync.WaitGroup
+	for i := range max(opts.Nodes, 1) {
+		appURL, sidecarURL, err := startNode(ctx, group, &ready, opts, i, placementAddr)
+		if err != nil {
+			return errorsJoin(err, group)
+		}
+		cluster.AppURLs = append(cluster.AppURLs, appURL)
+		cluster.SidecarURLs = append(cluster.SidecarURLs, sidecarURL)
+	}
+
+	go func() {
+		ready.Wait()
+		if waitConverged(ctx, cluster) && opts.OnReady != nil {
+			opts.OnReady(cluster)
+		}
+	}()
+	return group.Wait()
+}
+
+// waitConverged waits until placement counts every sidecar as a member and each sidecar
+// has committed placement's current table; it returns false if ctx ends first.
+func waitConverged(ctx context.Context, c Cluster) bool {
+	if c.PlacementURL == "" {
+		return ctx.Err() == nil
+	}
+	ticker := time.NewTicker(20 * time.Millisecond)
+	defer ticker.Stop()
+	for !converged(c) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-ticker.C:
+		}
+	}
+	return true
+}
+
+func converged(c Cluster) bool {
+	var st struct {
+		TableVersion uint64            `json:"table_version"`
+		Members      []json.RawMessage `json:"members"`
+	}
+	if getJSON(c.PlacementURL+"/placement/state", &st) != nil ||
+		len(st.Members) != len(c.SidecarURLs) {
+		return false
+	}
+	want := strconv.FormatUint(st.TableVersion, 10)
+	for _, url := range c.SidecarURLs {
+		var md struct {
+			Extended map[string]string `json:"extended"`
+		}
+		if getJSON(url+"/v1.0/metadata", &md) != nil ||
+			md.Extended["placementTableVersion"] != want {
+			return false
+		}
+	}
+	return true
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: status %d", url, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func errorsJoin(err error, group *errgroup.Group) error {
+	if waitErr := group.Wait(); waitErr != nil {
+		return fmt.Errorf("%w (and %v)", err, waitErr)
+	}
+	return err
+}
+
+func startPlacement(ctx context.Context, group *errgroup.Group, opts Options) (addr, url string, err error) {
+	po := placement.DefaultOptions()
+	po.ListenAddress = "127.0.0.1"
+	po.Port = opts.PlacementPort
+	po.HealthzPort = opts.PlacementHTTPPort
+	po.Logger = opts.Logger.With("part", "placement")
+	// A fresh local cluster has no earlier placement whose leases could still run.
+	po.SettleWindow = po.Lease
+
+	srv, err := placement.New(po)
+	if err != nil {
+		return "", "", err
+	}
+	group.Go(func() error { return srv.Serve(ctx) })
+	return srv.Addr(), "http://" + srv.HealthzAddr(), nil
+}
+
+// startNode starts node i's app and sidecar; ready is done once the sidecar serves.
+func startNode(ctx context.Context, group *errgroup.Group, ready *sync.WaitGroup,
+	opts Options, i int, placementAddr string) (appURL, sidecarURL string, err error) {
+
+	appReady := make(chan artifact.Addrs, 1)
+	ao := artifact.DefaultOptions()
+	ao.HTTPPort = opts.HTTPPort + i
+	ao.AppPort = opts.AppPort + i
+	ao.ListenHost = "127.0.0.1"
+	ao.DaprHTTPPort = opts.SidecarHTTPPort + i
+	ao.Logger = opts.Logger.With("part", "app", "node", i)
+	ao.Ready = appReady
+	group.Go(func() error { return artifact.Run(ctx, ao) })
 
 	var addrs artifact.Addrs
 	select {
-	case addrs = <-ready:
+	case addrs = <-appReady:
 	case <-ctx.Done():
-		return group.Wait()
+		return "", "", fmt.Errorf("app %d did not start: %w", i, ctx.Err())
 	}
 
-	sc := sidecar.DefaultOptions()
-	sc.AppID = "artifactstate"
-	sc.AppPort = portOf(addrs.App)
-	sc.HTTPPort = opts.SidecarHTTPPort
-	sc.GRPCPort = opts.SidecarGRPCPort
-	sc.EmbeddedStorePath = opts.StorePath
+	so := sidecar.DefaultOptions()
+	so.AppID = "artifactstate"
+	so.AppPort = portOf(addrs.App)
+	so.HTTPPort = opts.SidecarHTTPPort + i
+	so.GRPCPort = opts.SidecarGRPCPort + i
+	so.InternalGRPCPort = opts.InternalPort + i
+	so.EmbeddedStorePath = opts.StorePath
 	if opts.ResourcesPath != "" {
-		sc.ResourcesPaths = []string{opts.ResourcesPath}
+		so.ResourcesPaths = []string{opts.ResourcesPath}
 	}
-	sidecarReady := make(chan struct{})
-	sc.OnReady = func() { close(sidecarReady) }
-	group.Go(func() error { return sidecar.Run(ctx, sc, log.With("part", "sidecar")) })
+	if placementAddr != "" {
+		so.PlacementAddresses = []string{placementAddr}
+	}
+	ready.Add(1)
+	so.OnReady = ready.Done
+	log := opts.Logger.With("part", "sidecar", "node", i)
+	group.Go(func() error { return sidecar.Run(ctx, so, log) })
 
-	select {
-	case <-sidecarReady:
-		if opts.OnReady != nil {
-			opts.OnReady(Cluster{
-				AppURL:     "http://" + addrs.HTTP,
-				SidecarURL: fmt.Sprintf("http://127.0.0.1:%d", sc.HTTPPort),
-			})
-		}
-	case <-ctx.Done():
-	}
-	return group.Wait()
+	return "http://" + addrs.HTTP, fmt.Sprintf("http://127.0.0.1:%d", so.HTTPPort), nil
 }
 
 func portOf(addr string) int {

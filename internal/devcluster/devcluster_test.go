@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +19,39 @@ import (
 	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
-// start runs the README's main job on free ports with the embedded store at storePath.
-func start(t *testing.T, storePath string) (devcluster.Cluster, func()) {
+// freeBase returns the first of n consecutive free loopback ports.
+func freeBase(t *testing.T, n int) int {
+	for range 100 {
+		base := 20000 + rand.IntN(30000)
+		free := true
+		for p := base; p < base+n && free; p++ {
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				free = false
+				continue
+			}
+			ln.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no run of free ports")
+	return 0
+}
+
+// start runs the README's main job with nodes nodes on free ports and the embedded store
+// at storePath.
+func start(t *testing.T, nodes int, storePath string) (devcluster.Cluster, func()) {
 	opts := devcluster.DefaultOptions()
-	opts.HTTPPort = testutil.FreePort(t)
-	opts.SidecarHTTPPort = testutil.FreePort(t)
-	opts.SidecarGRPCPort = testutil.FreePort(t)
-	opts.AppPort = testutil.FreePort(t)
+	opts.Nodes = nodes
+	opts.HTTPPort = freeBase(t, nodes)
+	opts.SidecarHTTPPort = freeBase(t, nodes)
+	opts.SidecarGRPCPort = freeBase(t, nodes)
+	opts.InternalPort = freeBase(t, nodes)
+	opts.AppPort = freeBase(t, nodes)
+	opts.PlacementPort = testutil.FreePort(t)
+	opts.PlacementHTTPPort = testutil.FreePort(t)
 	opts.StorePath = storePath
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	ready := make(chan devcluster.Cluster, 1)
@@ -61,8 +90,8 @@ func call(t *testing.T, method, url, body string) (int, string) {
 
 func TestArtifactStateEndToEnd(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "actors.db")
-	c, stop := start(t, store)
-	api := c.AppURL + "/artifactState/"
+	c, stop := start(t, 1, store)
+	api := c.AppURLs[0] + "/artifactState/"
 	pair := `{"artifactId":7,"userId":"o'brien smith"}`
 
 	steps := []struct {
@@ -95,10 +124,27 @@ func TestArtifactStateEndToEnd(t *testing.T) {
 
 	// The embedded store keeps the state across a restart of the whole job.
 	stop()
-	c, stop = start(t, store)
+	c, stop = start(t, 1, store)
 	defer stop()
-	status, body = call(t, "GET", c.AppURL+"/artifactState/getAllStates?artifactId=7&userId=o%27brien%20smith", "")
+	status, body = call(t, "GET",
+		c.AppURLs[0]+"/artifactState/getAllStates?artifactId=7&userId=o%27brien%20smith", "")
 	require.Equal(t, 200, status)
 	require.JSONEq(t, `{"artifactId":7,"userId":"o'brien smith","artifactRead":true,
 		"artifactInUserFeed":false}`, body)
+}
+
+func TestThreeNodeClusterServesAnyActorFromAnyNode(t *testing.T) {
+	c, stop := start(t, 3, filepath.Join(t.TempDir(), "actors.db"))
+	defer stop()
+	require.Len(t, c.AppURLs, 3)
+
+	for artifact := range 30 {
+		pair := `{"artifactId":` + strconv.Itoa(artifact) + `,"userId":"grace"}`
+		writer, reader := c.AppURLs[artifact%3], c.AppURLs[(artifact+1)%3]
+		status, body := call(t, "POST", writer+"/artifactState/setArtifactAddedToUserFeed", pair)
+		require.Equal(t, 200, status, body)
+		status, body = call(t, "POST", reader+"/artifactState/isArtifactInUserFeed", pair)
+		require.Equal(t, 200, status, body)
+		require.Contains(t, body, `"answer":true`)
+	}
 }
