@@ -137,15 +137,18 @@ type sidecar struct {
 	cancel context.CancelFunc
 	done   chan error
 
-	mu      sync.Mutex
-	table   *placementclient.Table
-	gate    chan struct{} // when set, Prepare waits for it to close
-	commits chan *placementclient.Table
+	mu       sync.Mutex
+	table    *placementclient.Table
+	gate     chan struct{} // when set, Prepare waits for it to close
+	deadline time.Duration // how long the last Prepare had before its deadline
 }
 
 func (s *sidecar) Prepare(ctx context.Context, _, next *placementclient.Table) error {
 	s.mu.Lock()
 	gate := s.gate
+	if dl, ok := ctx.Deadline(); ok {
+		s.deadline = time.Until(dl)
+	}
 	s.mu.Unlock()
 	if gate != nil {
 		select {
@@ -163,12 +166,6 @@ func (s *sidecar) Commit(t *placementclient.Table) {
 	s.table = t
 	s.mu.Unlock()
 	s.log.add(s.name, "commit", t.Version())
-	if s.commits != nil {
-		select {
-		case s.commits <- t:
-		default:
-		}
-	}
 }
 
 func (s *sidecar) LeaseLost() { s.log.add(s.name, "lease-lost", 0) }

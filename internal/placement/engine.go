@@ -266,8 +266,9 @@ func (e *engine) attach(s *session, m Member, now time.Time) {
 // the committed table, and may admit turns for actors it had already drained.
 func (e *engine) greet(s *session) {
 	e.send(s, &pb.PlacementMessage{Msg: &pb.PlacementMessage_Welcome{Welcome: &pb.Welcome{
-		LeaseMs:     uint32(e.cfg.lease.Milliseconds()),
-		HeartbeatMs: uint32(e.cfg.heartbeat.Milliseconds()),
+		LeaseMs:          uint32(e.cfg.lease.Milliseconds()),
+		HeartbeatMs:      uint32(e.cfg.heartbeat.Milliseconds()),
+		PrepareTimeoutMs: uint32(e.cfg.prepareTimeout.Milliseconds()),
 	}}})
 
 	if c := e.fsm.Committed(); c.Version > 0 {

@@ -215,8 +215,8 @@ func (h *harness) state() []string {
 func renderMessage(m *pb.PlacementMessage) string {
 	switch m := m.Msg.(type) {
 	case *pb.PlacementMessage_Welcome:
-		return fmt.Sprintf("welcome lease=%dms heartbeat=%dms", m.Welcome.LeaseMs,
-			m.Welcome.HeartbeatMs)
+		return fmt.Sprintf("welcome lease=%dms heartbeat=%dms prepare=%dms", m.Welcome.LeaseMs,
+			m.Welcome.HeartbeatMs, m.Welcome.PrepareTimeoutMs)
 	case *pb.PlacementMessage_HeartbeatAck:
 		return fmt.Sprintf("heartbeat-ack %d", m.HeartbeatAck.Seq)
 	case *pb.PlacementMessage_Prepare:

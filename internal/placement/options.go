@@ -23,6 +23,7 @@ const (
 	MaxHeartbeat   = 10 * time.Second
 	MaxLease       = time.Minute
 	MaxBatchWindow = 10 * time.Second
+	MaxPrepare     = 10 * time.Minute
 )
 
 // Options configures a placement server. Start from DefaultOptions.
@@ -63,8 +64,10 @@ type Options struct {
 	// process; only tests should shorten it.
 	SettleWindow time.Duration
 	// PrepareTimeout bounds how long a round waits for a live member to drain and
-	// acknowledge; a member that misses it is fenced and removed. It must exceed the
-	// sidecars' drain timeout plus about a second.
+	// acknowledge; a member that misses it is fenced and removed. Sidecars learn it in
+	// Welcome and get a Prepare deadline a little shorter. While a round waits, no
+	// other change (not even a failover) commits, so it trades drain patience against
+	// availability.
 	PrepareTimeout time.Duration
 }
 
@@ -103,8 +106,9 @@ func (o Options) Validate() error {
 		return fmt.Errorf("batch window %s is outside 0-%s", o.BatchWindow, MaxBatchWindow)
 	case o.SettleWindow < 0:
 		return fmt.Errorf("settle window %s is negative", o.SettleWindow)
-	case o.PrepareTimeout < o.Heartbeat:
-		return fmt.Errorf("prepare timeout %s is shorter than a heartbeat", o.PrepareTimeout)
+	case o.PrepareTimeout < o.Heartbeat || o.PrepareTimeout > MaxPrepare:
+		return fmt.Errorf("prepare timeout %s is outside one heartbeat (%s) to %s",
+			o.PrepareTimeout, o.Heartbeat, MaxPrepare)
 	}
 	if _, err := parseLevel(o.LogLevel); err != nil {
 		return err

@@ -104,6 +104,32 @@ func TestCommitWaitsForEveryPrepareAck(t *testing.T) {
 	requireCommitsAfterPrepares(t, log.snapshot(), round)
 }
 
+func TestSidecarThatCannotDrainIsFencedAndRemoved(t *testing.T) {
+	opts := testOptions()
+	opts.PrepareTimeout = time.Second
+	p := startPlacement(t, opts)
+	log := &eventLog{}
+	a := startSidecar(t, log, "a:1", p.Addr())
+	b := startSidecar(t, log, "b:1", p.Addr())
+	eventually(t, func() bool { return a.hasMembers("a:1", "b:1") && b.hasMembers("a:1", "b:1") },
+		"the table of two commits")
+
+	b.mu.Lock()
+	b.gate = make(chan struct{}) // b's drains never finish
+	b.mu.Unlock()
+	startSidecar(t, log, "c:1", p.Addr())
+
+	eventually(t, func() bool { return a.hasMembers("a:1", "c:1") }, "b is fenced and removed")
+	require.Less(t, log.index("b:1", "lease-lost", 0), log.index("a:1", "commit", a.current().Version()),
+		"b stopped serving before its actors moved")
+
+	b.mu.Lock()
+	budget := b.deadline
+	b.mu.Unlock()
+	require.InDelta(t, 800*time.Millisecond, budget, float64(100*time.Millisecond),
+		"Prepare's deadline is the prepare timeout less a margin")
+}
+
 func TestPlacementRestartKeepsVersionsGrowing(t *testing.T) {
 	opts := testOptions()
 	p := startPlacement(t, opts)

@@ -51,6 +51,12 @@ type Handler interface {
 	// actors it loses, and returns when that is done. Actors stopped by an earlier
 	// Prepare stay stopped until the next Commit, even when a later Prepare replaces
 	// that one. When ctx ends, Prepare returns early; the actors stay stopped.
+	//
+	// ctx carries a deadline shortly before placement's prepare timeout. Returning an
+	// error (or missing the deadline) leaves the Prepare unacknowledged: placement then
+	// fences this sidecar and moves all its actors. A sidecar that would rather keep
+	// its other actors deactivates a still-busy actor anyway at the deadline (its writes
+	// are fenced by the new owner's table version) and returns nil.
 	Prepare(ctx context.Context, current, next *Table) error
 	// Commit makes t the current table and resumes admission under it. Actors that t
 	// places elsewhere must take no new turns (Prepare has normally deactivated them).
@@ -180,7 +186,10 @@ type client struct {
 	maxSeen   uint64 // the highest table version seen in a Prepare or Commit
 	heartbeat time.Duration
 	leaseFor  time.Duration
-	failing   bool // a connection problem was logged at warn since the last Welcome
+	// prepareBudget bounds each Prepare: placement's prepare timeout less a margin for
+	// the network; zero when placement did not say.
+	prepareBudget time.Duration
+	failing       bool // a connection problem was logged at warn since the last Welcome
 }
 
 func (c *client) run(ctx context.Context) error {

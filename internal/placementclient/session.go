@@ -234,6 +234,8 @@ func (s *session) welcome(w *pb.Welcome, helloSent time.Time) {
 	if l := time.Duration(w.GetLeaseMs()) * time.Millisecond; l > 0 {
 		c.leaseFor = min(c.cfg.Lease, l)
 	}
+	pt := time.Duration(w.GetPrepareTimeoutMs()) * time.Millisecond
+	c.prepareBudget = pt - min(time.Second, pt/5)
 
 	s.welcomed = true
 	c.failing = false
@@ -272,6 +274,9 @@ func (s *session) prepare(t *Table) {
 
 	s.stopPrepare()
 	ctx, cancel := context.WithCancel(s.ctx)
+	if c.prepareBudget > 0 {
+		ctx, cancel = context.WithTimeout(s.ctx, c.prepareBudget)
+	}
 	result := make(chan error, 1)
 	s.pending, s.prepareDone, s.cancelPrepare = t, result, cancel
 	c.apply.push(job{kind: jobPrepare, ctx: ctx, table: t, result: result})

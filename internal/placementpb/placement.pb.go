@@ -494,9 +494,12 @@ type Welcome struct {
 	// lease_ms is the longest lease the sidecar may assume after a heartbeat's send time.
 	LeaseMs uint32 `protobuf:"varint,1,opt,name=lease_ms,json=leaseMs,proto3" json:"lease_ms,omitempty"`
 	// heartbeat_ms is the interval at which the sidecar must send heartbeats.
-	HeartbeatMs   uint32 `protobuf:"varint,2,opt,name=heartbeat_ms,json=heartbeatMs,proto3" json:"heartbeat_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HeartbeatMs uint32 `protobuf:"varint,2,opt,name=heartbeat_ms,json=heartbeatMs,proto3" json:"heartbeat_ms,omitempty"`
+	// prepare_timeout_ms is how long placement waits for a PrepareAck before it fences
+	// the sidecar and removes it.
+	PrepareTimeoutMs uint32 `protobuf:"varint,3,opt,name=prepare_timeout_ms,json=prepareTimeoutMs,proto3" json:"prepare_timeout_ms,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Welcome) Reset() {
@@ -539,6 +542,13 @@ func (x *Welcome) GetLeaseMs() uint32 {
 func (x *Welcome) GetHeartbeatMs() uint32 {
 	if x != nil {
 		return x.HeartbeatMs
+	}
+	return 0
+}
+
+func (x *Welcome) GetPrepareTimeoutMs() uint32 {
+	if x != nil {
+		return x.PrepareTimeoutMs
 	}
 	return 0
 }
@@ -881,10 +891,11 @@ const file_placement_proto_rawDesc = "" +
 	"\aprepare\x18\x03 \x01(\v2\x1c.troupe.placement.v1.PrepareH\x00R\aprepare\x125\n" +
 	"\x06commit\x18\x04 \x01(\v2\x1b.troupe.placement.v1.CommitH\x00R\x06commit\x122\n" +
 	"\x05error\x18\x05 \x01(\v2\x1a.troupe.placement.v1.ErrorH\x00R\x05errorB\x05\n" +
-	"\x03msg\"G\n" +
+	"\x03msg\"u\n" +
 	"\aWelcome\x12\x19\n" +
 	"\blease_ms\x18\x01 \x01(\rR\aleaseMs\x12!\n" +
-	"\fheartbeat_ms\x18\x02 \x01(\rR\vheartbeatMs\" \n" +
+	"\fheartbeat_ms\x18\x02 \x01(\rR\vheartbeatMs\x12,\n" +
+	"\x12prepare_timeout_ms\x18\x03 \x01(\rR\x10prepareTimeoutMs\" \n" +
 	"\fHeartbeatAck\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\";\n" +
 	"\aPrepare\x120\n" +
