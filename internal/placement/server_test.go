@@ -71,12 +71,7 @@ func TestPausedSidecarLosesLeaseBeforeItsActorsMove(t *testing.T) {
 }
 
 func TestCommitWaitsForEveryPrepareAck(t *testing.T) {
-	p := startPlacement(t, testOptions())
-	log := &eventLog{}
-	a := startSidecar(t, log, "a:1", p.Addr())
-	b := startSidecar(t, log, "b:1", p.Addr())
-	eventually(t, func() bool { return a.hasMembers("a:1", "b:1") && b.hasMembers("a:1", "b:1") },
-		"the table of two commits")
+	p, log, a, b := startTwo(t, testOptions())
 
 	gate := make(chan struct{})
 	b.mu.Lock()
@@ -107,12 +102,7 @@ func TestCommitWaitsForEveryPrepareAck(t *testing.T) {
 func TestSidecarThatCannotDrainIsFencedAndRemoved(t *testing.T) {
 	opts := testOptions()
 	opts.PrepareTimeout = time.Second
-	p := startPlacement(t, opts)
-	log := &eventLog{}
-	a := startSidecar(t, log, "a:1", p.Addr())
-	b := startSidecar(t, log, "b:1", p.Addr())
-	eventually(t, func() bool { return a.hasMembers("a:1", "b:1") && b.hasMembers("a:1", "b:1") },
-		"the table of two commits")
+	p, log, a, b := startTwo(t, opts)
 
 	b.mu.Lock()
 	b.gate = make(chan struct{}) // b's drains never finish
@@ -132,12 +122,7 @@ func TestSidecarThatCannotDrainIsFencedAndRemoved(t *testing.T) {
 
 func TestPlacementRestartKeepsVersionsGrowing(t *testing.T) {
 	opts := testOptions()
-	p := startPlacement(t, opts)
-	log := &eventLog{}
-	a := startSidecar(t, log, "a:1", p.Addr())
-	b := startSidecar(t, log, "b:1", p.Addr())
-	eventually(t, func() bool { return a.hasMembers("a:1", "b:1") && b.hasMembers("a:1", "b:1") },
-		"the table of two commits")
+	p, log, a, b := startTwo(t, opts)
 	before := a.current()
 
 	// While placement is down the sidecars keep their table but stop admitting turns
@@ -256,4 +241,17 @@ func requireCommitsAfterPrepares(t *testing.T, events []event, version uint64) {
 	}
 	require.NotEqual(t, -1, lastPrepared)
 	require.Less(t, lastPrepared, firstCommit, "a commit of v%d preceded a prepare", version)
+}
+
+// startTwo starts placement with opts and sidecars a:1 and b:1, and waits until both
+// have committed the table of two.
+func startTwo(t *testing.T, opts placement.Options) (*runningPlacement, *eventLog, *sidecar, *sidecar) {
+	t.Helper()
+	p := startPlacement(t, opts)
+	log := &eventLog{}
+	a := startSidecar(t, log, "a:1", p.Addr())
+	b := startSidecar(t, log, "b:1", p.Addr())
+	eventually(t, func() bool { return a.hasMembers("a:1", "b:1") && b.hasMembers("a:1", "b:1") },
+		"the table of two commits")
+	return p, log, a, b
 }
