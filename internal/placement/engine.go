@@ -327,7 +327,7 @@ func (e *engine) expireSilentMembers(now time.Time) {
 		silent := now.Sub(e.seen[name])
 		_, _ = e.fsm.Apply(Expire{Name: name})
 		e.changed(now)
-		e.notef(slog.LevelInfo, "member expired", "host", name, "silent_for", silent)
+		e.notef(slog.LevelInfo, "member expired", "host", name, "silent_for", silent.String())
 		e.forget(name)
 		e.closeMember(name, status.Errorf(codes.Unavailable,
 			"nothing received for %s; member removed", silent))
@@ -379,7 +379,7 @@ func (e *engine) fenceSlowMembers(now time.Time) {
 		}
 		e.fenced[name] = true
 		e.notef(slog.LevelWarn, "member fenced: prepare not acknowledged", "host", name,
-			"table_version", r.table.Version, "timeout", e.cfg.prepareTimeout)
+			"table_version", r.table.Version, "timeout", e.cfg.prepareTimeout.String())
 		e.closeMember(name, status.Errorf(codes.DeadlineExceeded,
 			"prepare of table %d not acknowledged within %s; member will be removed",
 			r.table.Version, e.cfg.prepareTimeout))
@@ -469,7 +469,7 @@ func (e *engine) commit(now time.Time) {
 		}
 	}
 	e.notef(slog.LevelInfo, "table committed", "table_version", r.table.Version,
-		"members", len(r.table.Members), "took", now.Sub(r.startedAt))
+		"members", len(r.table.Members), "took", now.Sub(r.startedAt).String())
 }
 
 func (e *engine) changed(now time.Time) {

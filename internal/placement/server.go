@@ -173,7 +173,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	})
 	s.serving.Store(true)
 	s.log.Info("placement serving", "address", s.Addr(), "healthz_address", s.HealthzAddr(),
-		"lease", s.opts.Lease, "member_timeout", s.opts.MemberTimeout)
+		"lease", s.opts.Lease.String(), "member_timeout", s.opts.MemberTimeout.String())
 
 	var err error
 	select {

@@ -41,7 +41,11 @@ const (
 )
 
 func (e *engine) snapshot(now time.Time) State {
-	st := State{TableVersion: e.fsm.Committed().Version, Phase: e.phase(now)}
+	st := State{
+		TableVersion: e.fsm.Committed().Version,
+		Phase:        e.phase(now),
+		Members:      []MemberState{},
+	}
 
 	if r := e.round; r != nil {
 		st.Round = &RoundState{Version: r.table.Version, Awaiting: sortedKeys(r.awaiting)}
