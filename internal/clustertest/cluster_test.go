@@ -105,7 +105,7 @@ func TestSIGTERMHandsOverWithoutFailedCalls(t *testing.T) {
 	}
 
 	time.Sleep(200 * time.Millisecond) // let load build up before the stop
-	leaving.sidecar.terminate(t)
+	leaving.proc().terminate(t)
 	c.waitConverged()
 	time.Sleep(300 * time.Millisecond) // and keep it running after the new table
 	stop()
@@ -125,7 +125,7 @@ func TestKilledSidecarsActorsMoveQuickly(t *testing.T) {
 	require.NotEmpty(t, owned)
 	id := strings.TrimPrefix(owned[0], "Counter/")
 
-	victim.sidecar.kill()
+	victim.proc().kill()
 	victim.app.kill()
 	killed := time.Now()
 	for {

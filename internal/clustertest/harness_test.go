@@ -83,6 +83,15 @@ func (p *proc) kill() {
 	<-p.done
 }
 
+func (p *proc) running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
 // terminate sends SIGTERM and waits for the process to exit.
 func (p *proc) terminate(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -110,11 +119,18 @@ type cluster struct {
 
 // node is one sidecar and its app.
 type node struct {
-	name    string
+	name string
+	app  *proc
+
+	// mu guards sidecar, which a restart replaces while clients read it.
+	mu      sync.Mutex
 	sidecar *proc
-	app     *proc
+
 	url     string // the sidecar's HTTP API
 	appURL  string
+
+	// sidecarArgs start the sidecar again on the same ports after a kill.
+	sidecarArgs []string
 }
 
 func startCluster(t *testing.T, n int) *cluster {
@@ -148,7 +164,7 @@ func (c *cluster) addNode() *node {
 	}
 	n.app = startProc(t, "testapp", "--port", strconv.Itoa(appPort), "--sidecar", n.url,
 		"--config", appConfig)
-	n.sidecar = startProc(t, "sidecar", "--app-id", "clustertest",
+	n.sidecarArgs = []string{"--app-id", "clustertest",
 		"--app-port", strconv.Itoa(appPort),
 		"--dapr-http-port", strconv.Itoa(httpPort),
 		"--dapr-grpc-port", strconv.Itoa(testutil.FreePort(t)),
@@ -156,18 +172,35 @@ func (c *cluster) addNode() *node {
 		"--placement-host-address", c.placementAddr,
 		"--resources-path", c.resources,
 		"--dapr-graceful-shutdown-seconds", "15",
-		"--log-level", "warn")
+		"--log-level", "warn"}
+	n.setSidecar(startProc(t, "sidecar", n.sidecarArgs...))
 	c.nodes = append(c.nodes, n)
 	return n
+}
+
+// restartSidecar starts the node's sidecar again, on the same ports, after it died.
+func (n *node) restartSidecar(t *testing.T) {
+	n.setSidecar(startProc(t, "sidecar", n.sidecarArgs...))
+}
+
+func (n *node) setSidecar(p *proc) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.sidecar = p
+}
+
+// proc returns the node's current sidecar process.
+func (n *node) proc() *proc {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.sidecar
 }
 
 // live returns the nodes whose sidecar is running.
 func (c *cluster) live() []*node {
 	var out []*node
 	for _, n := range c.nodes {
-		select {
-		case <-n.sidecar.done:
-		default:
+		if n.proc().running() {
 			out = append(out, n)
 		}
 	}

@@ -13,6 +13,9 @@
 //	fail        answers 500 with the body
 //	actorerror  answers 200 with X-DaprErrorResponseHeader
 //	created     answers 201
+//	incop       an idempotent increment: the body is an operation id; an id seen before
+//	            answers the value it got then (see IncrementOnce)
+//	count       answers the counter that incop maintains
 package testapp
 
 import (
@@ -52,6 +55,7 @@ type App struct {
 	calls         int
 	total         int
 	maxTotal      int
+	turns         []Turn
 }
 
 // Start serves a test app on a free loopback port, hosting types with the given config.
@@ -91,6 +95,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("PUT /actors/{type}/{id}/method/{method...}", a.method)
 	mux.HandleFunc("DELETE /actors/{type}/{id}", a.deactivate)
 	mux.HandleFunc("GET /debug/status", a.status)
+	mux.HandleFunc("GET /debug/turns", a.listTurns)
 	return mux
 }
 
@@ -128,6 +133,10 @@ func (a *App) method(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"error":"boom"}`))
 	case "created":
 		w.WriteHeader(http.StatusCreated)
+	case "incop":
+		a.incrementOnce(w, r, string(body))
+	case "count":
+		a.count(w, r)
 	default:
 		http.Error(w, "unknown method", http.StatusNotFound)
 	}
