@@ -126,8 +126,8 @@ type node struct {
 	mu      sync.Mutex
 	sidecar *proc
 
-	url     string // the sidecar's HTTP API
-	appURL  string
+	url    string // the sidecar's HTTP API
+	appURL string
 
 	// sidecarArgs start the sidecar again on the same ports after a kill.
 	sidecarArgs []string
