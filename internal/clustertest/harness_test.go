@@ -112,6 +112,7 @@ type cluster struct {
 	t             *testing.T
 	resources     string
 	placement     *proc
+	placementArgs []string
 	placementAddr string
 	placementHTTP string
 	nodes         []*node
@@ -142,8 +143,9 @@ func startCluster(t *testing.T, n int) *cluster {
 	port, httpPort := testutil.FreePort(t), testutil.FreePort(t)
 	c.placementAddr = "127.0.0.1:" + strconv.Itoa(port)
 	c.placementHTTP = "http://127.0.0.1:" + strconv.Itoa(httpPort)
-	c.placement = startProc(t, "placement", "--port", strconv.Itoa(port),
-		"--healthz-port", strconv.Itoa(httpPort), "--log-level", "warn")
+	c.placementArgs = []string{"--port", strconv.Itoa(port),
+		"--healthz-port", strconv.Itoa(httpPort), "--log-level", "warn"}
+	c.placement = startProc(t, "placement", c.placementArgs...)
 	waitFor(t, "placement healthy", func() bool { return get(c.placementHTTP+"/healthz") == 200 })
 
 	for range n {
