@@ -80,6 +80,10 @@ func run(ctx context.Context, cfg config) error {
 	report(os.Stdout, baseline, noState, withState)
 	fmt.Println("targets: no state >= 90%, state read + write >= 45% of the baseline")
 
+	if err := runForwarding(ctx, cfg, dir); err != nil {
+		return fmt.Errorf("forwarding scenario: %w", err)
+	}
+
 	if cfg.idleActors > 0 {
 		perActor, err := memoryPerActor(ctx, sidecarURL, cfg)
 		if err != nil {
@@ -179,25 +183,28 @@ func startSidecar(ctx context.Context, dir, redisAddr string, appPort int) (stri
 	if err := os.WriteFile(filepath.Join(dir, "statestore.yaml"), []byte(component), 0o600); err != nil {
 		return "", nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-
 	opts := sidecar.DefaultOptions()
 	opts.AppID = "bench"
 	opts.AppPort = appPort
-	opts.HTTPPort = port
+	opts.ResourcesPaths = []string{dir}
+	var err error
+	if opts.HTTPPort, err = freePort(); err != nil {
+		return "", nil, err
+	}
 	if opts.GRPCPort, err = freePort(); err != nil {
 		return "", nil, err
 	}
-	opts.ResourcesPaths = []string{dir}
+	return runSidecar(ctx, opts)
+}
+
+// runSidecar runs a sidecar in-process and waits until it is healthy.
+func runSidecar(ctx context.Context, opts sidecar.Options) (string, func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- sidecar.Run(ctx, opts, slog.Default()) }()
 	stop := func() { cancel(); <-done }
 
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	url := "http://127.0.0.1:" + strconv.Itoa(opts.HTTPPort)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if resp, err := http.Get(url + "/v1.0/healthz"); err == nil {
 			resp.Body.Close()
