@@ -126,7 +126,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	if _, err := db.Exec(schema); err != nil {
+	if _, err := db.Exec(schema + reminderSchema); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("create sqlite store schema in %s: %w", path, err)
 	}
