@@ -15,7 +15,7 @@ import (
 
 // callAll calls the echo method of ids 0..n-1 through random nodes, 16 at a time, and
 // returns the number of failed calls.
-func callAll(t *testing.T, nodes []*node, n int) int {
+func callAll(t testing.TB, nodes []*node, n int) int {
 	var failed atomic.Int64
 	ids := make(chan int)
 	var wg sync.WaitGroup

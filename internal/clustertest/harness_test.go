@@ -43,7 +43,7 @@ var buildOnce sync.Once
 var buildErr error
 
 // build compiles the placement, sidecar and test app binaries once.
-func build(t *testing.T) {
+func build(t testing.TB) {
 	buildOnce.Do(func() {
 		cmd := exec.Command("go", "build", "-o", binDir+"/",
 			"github.com/troupe-dev/troupe/placement",
@@ -64,7 +64,7 @@ type proc struct {
 	log  *os.File
 }
 
-func startProc(t *testing.T, name string, args ...string) *proc {
+func startProc(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
 	logFile, err := os.Create(filepath.Join(t.TempDir(), filepath.Base(name)+".log"))
 	require.NoError(t, err)
@@ -93,7 +93,7 @@ func (p *proc) running() bool {
 }
 
 // terminate sends SIGTERM and waits for the process to exit.
-func (p *proc) terminate(t *testing.T) {
+func (p *proc) terminate(t testing.TB) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -109,7 +109,7 @@ func (p *proc) logText() string {
 
 // cluster is a placement service, a Redis, and sidecar + app pairs.
 type cluster struct {
-	t             *testing.T
+	t             testing.TB
 	resources     string
 	placement     *proc
 	placementArgs []string
@@ -134,7 +134,7 @@ type node struct {
 	sidecarArgs []string
 }
 
-func startCluster(t *testing.T, n int) *cluster {
+func startCluster(t testing.TB, n int) *cluster {
 	build(t)
 	redis := testutil.StartRedis(t)
 	c := &cluster{t: t, resources: t.TempDir()}
@@ -181,7 +181,7 @@ func (c *cluster) addNode() *node {
 }
 
 // restartSidecar starts the node's sidecar again, on the same ports, after it died.
-func (n *node) restartSidecar(t *testing.T) {
+func (n *node) restartSidecar(t testing.TB) {
 	n.setSidecar(startProc(t, "sidecar", n.sidecarArgs...))
 }
 
@@ -221,7 +221,8 @@ func (c *cluster) waitConverged() {
 				Name string `json:"name"`
 			} `json:"members"`
 		}
-		if getJSON(c.placementHTTP+"/placement/state", &st) != nil || len(st.Members) != len(live) {
+		if getJSON(c.placementHTTP+"/placement/state", &st) != nil ||
+			st.Phase != "stable" || len(st.Members) != len(live) {
 			return false
 		}
 		want := strconv.FormatUint(st.TableVersion, 10)
@@ -239,7 +240,7 @@ func (c *cluster) waitConverged() {
 }
 
 // status reads a node's app status.
-func (n *node) status(t *testing.T) testapp.Status {
+func (n *node) status(t testing.TB) testapp.Status {
 	var st testapp.Status
 	require.NoError(t, getJSON(n.appURL+"/debug/status", &st))
 	return st
@@ -287,7 +288,7 @@ func getJSON(url string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

@@ -144,9 +144,10 @@ func waitConverged(ctx context.Context, c Cluster) bool {
 func converged(c Cluster) bool {
 	var st struct {
 		TableVersion uint64            `json:"table_version"`
+		Phase        string            `json:"phase"`
 		Members      []json.RawMessage `json:"members"`
 	}
-	if getJSON(c.PlacementURL+"/placement/state", &st) != nil ||
+	if getJSON(c.PlacementURL+"/placement/state", &st) != nil || st.Phase != "stable" ||
 		len(st.Members) != len(c.SidecarURLs) {
 		return false
 	}
