@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,13 +63,10 @@ func Run(ctx context.Context, cfg Config, out, progress io.Writer) (*Result, err
 // probe sends one getAllStates, which changes nothing, to check that the target is up and
 // answers like the ArtifactState app before any load is sent.
 func probe(ctx context.Context, c *client, target string) error {
-	var (
-		buf bytes.Buffer
-		a   answer
-	)
 	p := pair{}
-	err := c.call(ctx, opGetAllStates, appendBody(nil, p), &buf, &a)
-	v := judge(opGetAllStates, p, &a, err, &expectation{})
+	x := &exchange{body: appendBody(nil, p)}
+	err := c.call(ctx, opGetAllStates, x)
+	v := judge(opGetAllStates, p, &x.answer, err, &expectation{})
 
 	var ce *callError
 	switch {
@@ -81,7 +77,7 @@ func probe(ctx context.Context, c *client, target string) error {
 		return fmt.Errorf("%w: %s is not usable: %v", ErrTarget, target, err)
 	case v.outcome != outcomeOK:
 		return fmt.Errorf("%w: %s does not answer like the ArtifactState app: %s: %s",
-			ErrTarget, target, v.kind, snippet(buf.Bytes()))
+			ErrTarget, target, v.kind, snippet(x.raw.Bytes()))
 	}
 	return nil
 }
@@ -200,14 +196,7 @@ func (r *runner) closedLoop(loadCtx, userCtx context.Context, start time.Time,
 	}
 }
 
-// scratch is what a virtual user reuses between its requests.
-type scratch struct {
-	body   []byte
-	answer bytes.Buffer
-	parsed answer
-}
-
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
 
 // runUser is one virtual user: it takes a pair of its own and sends the sequence, stopping
 // at the first error, since the answers after it could not be judged.
@@ -219,13 +208,13 @@ func (r *runner) runUser(ctx context.Context) {
 	}
 	defer r.pairs.release(p)
 
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
-	s.body = appendBody(s.body[:0], p)
+	x := exchangePool.Get().(*exchange)
+	defer exchangePool.Put(x)
+	x.body = appendBody(x.body[:0], p)
 
 	var exp expectation
 	for _, o := range sequence {
-		if !r.takeRequest() || !r.send(ctx, o, p, s, &exp) {
+		if !r.takeRequest() || !r.send(ctx, o, p, x, &exp) {
 			return
 		}
 	}
@@ -246,16 +235,16 @@ func (r *runner) takeRequest() bool {
 
 // send sends request o for pair p, judges and records the answer, and reports whether the
 // user may go on.
-func (r *runner) send(ctx context.Context, o op, p pair, s *scratch, exp *expectation) bool {
+func (r *runner) send(ctx context.Context, o op, p pair, x *exchange, exp *expectation) bool {
 	start := time.Now()
-	err := r.client.call(ctx, o, s.body, &s.answer, &s.parsed)
+	err := r.client.call(ctx, o, x)
 	end := time.Now()
 
 	if err != nil && ctx.Err() != nil {
 		return false // cut off by the end of the run, not by the target
 	}
 
-	v := judge(o, p, &s.parsed, err, exp)
-	r.rec.record(o, p, end.Sub(start), end, v, s.answer.Bytes())
+	v := judge(o, p, &x.answer, err, exp)
+	r.rec.record(o, p, end.Sub(start), end, v, x.raw.Bytes())
 	return v.outcome != outcomeError
 }

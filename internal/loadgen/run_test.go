@@ -325,9 +325,34 @@ func TestSelfTestReportsItsRate(t *testing.T) {
 	var out bytes.Buffer
 	res, err := SelfTest(t.Context(), cfg, &out, io.Discard)
 	require.NoError(t, err)
-	require.Greater(t, res.Total.Count, uint64(0))
-	require.Zero(t, res.Total.Errors+res.Total.Wrong)
+	require.Greater(t, res.Tool.Total.Count, uint64(0))
+	require.Zero(t, res.Tool.Total.Errors+res.Tool.Total.Wrong)
+	require.Nil(t, res.Target)
 	require.Regexp(t, `selftest: \d+ requests/s sustained by 4 workers`, out.String())
+}
+
+func TestSelfTestComparesWithATarget(t *testing.T) {
+	var served atomic.Int64
+	app := NewFakeApp()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		time.Sleep(2 * time.Millisecond)
+		app.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+
+	cfg := DefaultSelfTestConfig()
+	cfg.Target = slow.URL
+	cfg.Concurrency, cfg.Duration, cfg.ProgressInterval = 2, 200*time.Millisecond, time.Hour
+
+	var out bytes.Buffer
+	res, err := SelfTest(t.Context(), cfg, &out, io.Discard)
+	require.NoError(t, err)
+	require.NotNil(t, res.Target)
+	require.EqualValues(t, res.Target.Total.Count+1, served.Load(), "the probe and the run")
+	require.Greater(t, res.Headroom, 1.0, "a 2 ms handler is slower than the fake app")
+	require.InEpsilon(t, res.Tool.Total.RPS/res.Target.Total.RPS, res.Headroom, 1e-9)
+	require.Contains(t, out.String(), "requests/s that "+slow.URL+" served")
 }
 
 // testConfig returns a short seed run of testUsers against target, quiet and without reports.
