@@ -26,7 +26,9 @@ func (r *Runtime) invokeInCluster(ctx context.Context, req *appchannel.Request) 
 	hops := hopsOf(req)
 	req.Header.Del(HopsHeader)
 	for {
+		start := time.Now()
 		rt, err := r.own.route(ctx, req.ActorType, req.ActorID)
+		r.obs.LookedUp(ctx, req.ActorType, req.ActorID, start, rt.owner, err)
 		if errors.Is(err, errNoOwner) {
 			return nil, noAddress(req)
 		}
@@ -61,7 +63,9 @@ func (r *Runtime) forwardOnce(ctx context.Context, rt route, req *appchannel.Req
 			"error invoke actor method: call for %s/%s forwarded %d times without reaching its owner",
 			req.ActorType, req.ActorID, hops)
 	}
-	resp, err := r.peers.forward(ctx, rt.owner, req, hops)
+	fctx, end := r.obs.StartForward(ctx, req.ActorType, req.ActorID, rt.owner)
+	resp, err := r.peers.forward(fctx, rt.owner, req, hops)
+	end(forwardStatus(resp, err), err)
 	if !errors.Is(err, errNotDelivered) {
 		return resp, err
 	}

@@ -29,9 +29,10 @@ const maxHops = 4
 type forwarder struct {
 	client      *http.Client
 	maxBodySize int64
+	obs         Observer
 }
 
-func newForwarder(maxBodySize int64) *forwarder {
+func newForwarder(maxBodySize int64, obs Observer) *forwarder {
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        1024,
@@ -39,7 +40,8 @@ func newForwarder(maxBodySize int64) *forwarder {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &forwarder{client: &http.Client{Transport: transport}, maxBodySize: maxBodySize}
+	return &forwarder{client: &http.Client{Transport: transport}, maxBodySize: maxBodySize,
+		obs: obs}
 }
 
 // errNotDelivered marks a forward that certainly did not reach the peer (it refused the
@@ -65,6 +67,7 @@ func (f *forwarder) forward(ctx context.Context, owner string, req *appchannel.R
 		httpReq.Header.Set("Content-Type", req.ContentType)
 	}
 	httpReq.Header.Set(HopsHeader, strconv.Itoa(hops+1))
+	f.obs.InjectForward(ctx, httpReq.Header)
 
 	resp, err := f.client.Do(httpReq)
 	if err != nil {
@@ -99,6 +102,19 @@ func peerError(status int, body []byte) error {
 	kind := apierr.KindOf(e.ErrorCode)
 	kind.HTTPStatus = status
 	return &apierr.Error{Kind: kind, Message: e.Message}
+}
+
+// forwardStatus is the owner's HTTP status as forward reports it: 200 with an answer, the
+// status of a peer error, 0 when the owner did not answer.
+func forwardStatus(resp *appchannel.Response, err error) int {
+	if err == nil {
+		return resp.Status
+	}
+	var apiErr *apierr.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.Kind.HTTPStatus
+	}
+	return 0
 }
 
 func hopsOf(req *appchannel.Request) int {

@@ -68,12 +68,16 @@ type Options struct {
 	// answers or this passes, even if the caller has gone, so the next turn never runs
 	// beside an abandoned one.
 	CallTimeout time.Duration
+
+	// Observer hears about lookups, turn waits, forwards and activations; nil means none.
+	Observer Observer
 }
 
 // Runtime runs the actors of one sidecar. Create it with New, start Run, stop with Drain.
 type Runtime struct {
 	opts   Options
 	log    *slog.Logger
+	obs    Observer
 	actors *table
 
 	// own and peers are set in a cluster, nil in single-node mode.
@@ -90,10 +94,14 @@ func New(opts Options) *Runtime {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Runtime{opts: opts, log: log, actors: newTable()}
+	obs := opts.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	r := &Runtime{opts: opts, log: log, obs: obs, actors: newTable()}
 	if opts.Self != "" {
 		r.own = newOwnership(opts.Self)
-		r.peers = newForwarder(max(opts.MaxBodySize, 4<<20))
+		r.peers = newForwarder(max(opts.MaxBodySize, 4<<20), obs)
 	}
 	return r
 }
@@ -185,10 +193,12 @@ func (r *Runtime) acquireTurn(ctx context.Context, k actorKey, rid string, tc Ty
 		now := time.Now()
 		a, created := r.actors.getOrCreate(k, now)
 		if created {
+			r.obs.Activated(k.typ)
 			r.log.Debug("actor activated", "actor_type", k.typ, "actor_id", k.id)
 		}
 
 		err := a.turn.acquire(ctx, rid, tc.Reentrant, tc.MaxStackDepth)
+		r.obs.TurnWaited(ctx, k.typ, k.id, now, err)
 		if errors.Is(err, errDisposed) {
 			continue
 		}
@@ -381,6 +391,7 @@ func (r *Runtime) deactivate(ctx context.Context, a *actor) {
 	r.actors.remove(a)
 	a.cache.clear()
 	a.turn.dispose()
+	r.obs.Deactivated(a.key.typ)
 	r.log.Debug("actor deactivated", "actor_type", a.key.typ, "actor_id", a.key.id)
 }
 

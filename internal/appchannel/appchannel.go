@@ -35,6 +35,10 @@ type Config struct {
 	// MaxConns bounds the idle connections kept to the app; it should be at least the
 	// number of calls expected in parallel.
 	MaxConns int
+
+	// Inject, when set, writes the trace context of a call's ctx into the request to the
+	// app (traceparent, tracestate), replacing the caller's.
+	Inject func(ctx context.Context, h http.Header)
 }
 
 // ErrBodyTooLarge means the app answered with a body over the configured limit.
@@ -65,6 +69,9 @@ func New(cfg Config) *Channel {
 		client: &http.Client{Transport: transport},
 	}
 }
+
+// Address is the app's host:port.
+func (c *Channel) Address() string { return c.cfg.Address }
 
 // Close drops the channel's idle connections.
 func (c *Channel) Close() { c.client.CloseIdleConnections() }
@@ -163,6 +170,7 @@ func (c *Channel) Invoke(ctx context.Context, r *Request) (*Response, error) {
 		req.Header.Set("Content-Type", r.ContentType)
 	}
 	c.setToken(req.Header)
+	c.inject(ctx, req.Header)
 
 	return c.do(req)
 }
@@ -176,6 +184,7 @@ func (c *Channel) Deactivate(ctx context.Context, actorType, actorID string) err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	c.setToken(req.Header)
+	c.inject(ctx, req.Header)
 
 	resp, err := c.do(req)
 	if err != nil {
@@ -194,6 +203,12 @@ func (c *Channel) actorURL(actorType, actorID string) string {
 func (c *Channel) setToken(h http.Header) {
 	if c.cfg.Token != "" {
 		h.Set("dapr-api-token", c.cfg.Token)
+	}
+}
+
+func (c *Channel) inject(ctx context.Context, h http.Header) {
+	if c.cfg.Inject != nil {
+		c.cfg.Inject(ctx, h)
 	}
 }
 

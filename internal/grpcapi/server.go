@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,10 @@ type Options struct {
 
 	// Logger receives handler panics; nil means slog.Default().
 	Logger *slog.Logger
+
+	// ServerOptions are added to the server New builds, before its own interceptors
+	// (telemetry's tracing interceptor, so that its span covers theirs).
+	ServerOptions []grpc.ServerOption
 }
 
 // Reminders is the part of the actor runtime that keeps reminders. Errors should be
@@ -139,7 +144,7 @@ func NewService(opts Options) *Service {
 // its interceptors and message size limit. Start it with Serve on the gRPC API listener.
 func New(opts Options) *grpc.Server {
 	svc := NewService(opts)
-	srv := grpc.NewServer(svc.ServerOptions()...)
+	srv := grpc.NewServer(slices.Concat(opts.ServerOptions, svc.ServerOptions())...)
 	svc.Register(srv)
 	return srv
 }

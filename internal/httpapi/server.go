@@ -48,6 +48,10 @@ type Options struct {
 
 	// Metadata returns the actor part of GET /v1.0/metadata.
 	Metadata func() ActorRuntimeStatus
+
+	// Middleware, when set, wraps every routed request (telemetry's tracing); it sees the
+	// matched route and its variables.
+	Middleware mux.MiddlewareFunc
 }
 
 // ActorRuntimeStatus is the actorRuntime object of the metadata answer.
@@ -80,6 +84,9 @@ func New(opts Options) http.Handler {
 	r.UseEncodedPath()
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	if opts.Middleware != nil {
+		r.Use(opts.Middleware)
+	}
 
 	// Full paths rather than a subrouter: gorilla/mux answers a wrong verb on a subrouter
 	// route with 404 instead of 405.

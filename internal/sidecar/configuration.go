@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/troupe-dev/troupe/internal/telemetry"
 )
 
 // Configuration is the part of a Dapr Configuration file (kind: Configuration) that
@@ -54,4 +56,17 @@ func LoadConfiguration(path string, log *slog.Logger) (Configuration, error) {
 		log.Warn("configuration feature is not supported; ignored", "feature", f.Name)
 	}
 	return cfg, nil
+}
+
+// TracingConfig returns the tracing section as telemetry reads it; serviceName names the
+// sidecar's spans (the app id).
+func (c Configuration) TracingConfig(serviceName string) telemetry.TracingConfig {
+	t := c.Spec.Tracing
+	return telemetry.TracingConfig{
+		ServiceName:  serviceName,
+		SamplingRate: t.SamplingRate,
+		Endpoint:     t.Otel.EndpointAddress,
+		Secure:       t.Otel.IsSecure,
+		Protocol:     t.Otel.Protocol,
+	}
 }

@@ -73,9 +73,14 @@ type Options struct {
 	// AppToken, when set, is sent to the app as dapr-api-token (APP_API_TOKEN).
 	AppToken string
 
-	// EnableMetrics and MetricsPort are accepted for daprd compatibility.
+	// EnableMetrics serves Prometheus metrics on MetricsListenAddress:MetricsPort
+	// (GET /metrics). A port already taken is logged and the sidecar runs without them.
 	EnableMetrics bool
 	MetricsPort   int
+
+	// MetricsListenAddress is the interface the metrics bind; empty means all of them, as
+	// daprd does, so that Prometheus can scrape the pod.
+	MetricsListenAddress string
 
 	// ShutdownTimeout bounds the graceful drain on shutdown.
 	ShutdownTimeout time.Duration

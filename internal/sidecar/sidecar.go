@@ -27,6 +27,7 @@ import (
 	"github.com/troupe-dev/troupe/internal/grpcapi"
 	"github.com/troupe-dev/troupe/internal/httpapi"
 	"github.com/troupe-dev/troupe/internal/placementclient"
+	"github.com/troupe-dev/troupe/internal/telemetry"
 )
 
 // Run starts a sidecar and serves until ctx ends, then drains calls in flight and
@@ -35,21 +36,42 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("invalid options: %w", err)
 	}
-	if _, err := LoadConfiguration(opts.ConfigPath, log); err != nil {
+	conf, err := LoadConfiguration(opts.ConfigPath, log)
+	if err != nil {
 		return err
 	}
+	tel, err := telemetry.New(ctx, telemetry.Config{
+		Tracing: conf.TracingConfig(opts.AppID),
+		Metrics: opts.EnableMetrics,
+	})
+	if err != nil {
+		return err
+	}
+	defer flushTelemetry(tel, log)
 
-	store, err := openStore(ctx, opts, log)
+	store, err := openStore(ctx, opts, log, tel)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 
-	s := &sidecar{opts: opts, log: log, store: store, runtimeReady: make(chan struct{})}
+	s := &sidecar{opts: opts, log: log, store: store, tel: tel,
+		runtimeReady: make(chan struct{})}
 	return s.serve(ctx)
 }
 
-func openStore(ctx context.Context, opts Options, log *slog.Logger) (components.Store, error) {
+// flushTelemetry exports the spans still buffered, bounded so a dead collector cannot
+// hold the shutdown.
+func flushTelemetry(tel *telemetry.Telemetry, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		log.Warn("spans not exported", "err", err)
+	}
+}
+
+func openStore(ctx context.Context, opts Options, log *slog.Logger,
+	tel *telemetry.Telemetry) (components.Store, error) {
 	comps, err := components.LoadDir(opts.ResourcesPaths...)
 	if err != nil {
 		return nil, fmt.Errorf("loading components: %w", err)
@@ -59,7 +81,7 @@ func openStore(ctx context.Context, opts Options, log *slog.Logger) (components.
 		return nil, fmt.Errorf("opening actor state store: %w", err)
 	}
 	log.Info("actor state store ready", "store", desc)
-	return store, nil
+	return tel.WrapStore(store, telemetry.StoreSystem(desc.Kind)), nil
 }
 
 // sidecar is one running sidecar.
@@ -67,6 +89,10 @@ type sidecar struct {
 	opts  Options
 	log   *slog.Logger
 	store components.Store
+	tel   *telemetry.Telemetry
+
+	// metrics serves /metrics; nil when metrics are off or their port was taken.
+	metrics *telemetry.MetricsServer
 
 	// runtime is set once, before runtimeReady is closed.
 	runtime      *actors.Runtime
@@ -103,6 +129,7 @@ func (s *sidecar) serve(ctx context.Context) error {
 			return err
 		}
 		s.startPlacement(ctx, group)
+		group.Go(func() error { return s.runtime.RunSchedules(runCtx) })
 		return s.runtime.Run(runCtx)
 	})
 
@@ -133,7 +160,11 @@ func (s *sidecar) newServers() servers {
 			MaxBodySize: s.opts.MaxBodySize,
 			Runtime:     s.waitRuntime,
 			Metadata:    s.metadata,
+			Reminders:   scheduleAPI{s.waitRuntime},
+			Timers:      scheduleAPI{s.waitRuntime},
 			Logger:      s.log,
+
+			ServerOptions: s.tel.GRPCServerOptions(),
 		}),
 	}
 }
@@ -175,9 +206,26 @@ func (s *sidecar) startServers(group *errgroup.Group, srv servers) error {
 	for _, ln := range apiLns {
 		group.Go(func() error { return serveHTTP(srv.api, ln) })
 	}
+	s.startMetrics(group)
 	s.log.Info("dapr apis listening", "http", apiLns[0].Addr().String(),
 		"grpc_port", s.opts.GRPCPort)
 	return nil
+}
+
+// startMetrics serves /metrics when they are on. A taken port is logged, not fatal: the
+// actors matter more than their metrics.
+func (s *sidecar) startMetrics(group *errgroup.Group) {
+	if s.tel.Metrics == nil {
+		return
+	}
+	addr := net.JoinHostPort(s.opts.MetricsListenAddress, strconv.Itoa(s.opts.MetricsPort))
+	srv, err := s.tel.Metrics.Listen(addr)
+	if err != nil {
+		s.log.Warn("metrics not served", "err", err)
+		return
+	}
+	s.metrics = srv
+	group.Go(srv.Serve)
 }
 
 func (s *sidecar) clustered() bool { return len(s.opts.PlacementAddresses) > 0 }
@@ -250,6 +298,7 @@ func (s *sidecar) handler(token string) http.Handler {
 		Runtime:     s.waitRuntime,
 		Ready:       s.ready.Load,
 		Metadata:    s.metadata,
+		Middleware:  s.tel.HTTPMiddleware(),
 	})
 }
 
@@ -266,13 +315,14 @@ func (s *sidecar) startRuntime(ctx context.Context) (*appchannel.Channel, error)
 		AppID:       s.opts.AppID,
 		Token:       s.opts.AppToken,
 		MaxBodySize: s.opts.MaxBodySize,
+		Inject:      s.tel.Inject(),
 	})
 	if err := app.WaitForPort(ctx); err != nil {
 		return nil, err
 	}
 
 	cfg := s.readAppConfig(ctx, app)
-	s.setRuntime(actors.New(s.runtimeOptions(app, cfg)))
+	s.setRuntime(actors.New(s.runtimeOptions(s.tel.WrapApp(app, app.Address()), cfg)))
 	s.log.Info("actor runtime ready", "app_id", s.opts.AppID, "actor_types", cfg.Types())
 	return app, nil
 }
@@ -286,6 +336,7 @@ func (s *sidecar) runtimeOptions(app actors.App, cfg actors.Config) actors.Optio
 		Logger:      s.log,
 		MaxBodySize: s.opts.MaxBodySize,
 		CallTimeout: s.opts.ActorCallTimeout,
+		Observer:    s.tel.Observer(),
 	}
 	if s.clustered() {
 		opts.Self = s.selfAddress()
@@ -321,6 +372,10 @@ func (s *sidecar) readAppConfig(ctx context.Context, app *appchannel.Channel) ac
 
 func (s *sidecar) setRuntime(rt *actors.Runtime) {
 	s.runtime = rt
+	s.tel.Metrics.ObserveRuntime(telemetry.RuntimeSource{
+		ActiveCounts:    rt.ActiveCounts,
+		PlacementStatus: rt.PlacementStatus,
+	})
 	s.ready.Store(true)
 	close(s.runtimeReady)
 	if s.opts.OnReady != nil {
@@ -364,6 +419,11 @@ func (s *sidecar) shutdown(srv servers) error {
 		}
 	}
 	stopGRPC(ctx, srv.grpc)
+	if s.metrics != nil {
+		if err := s.metrics.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping metrics server: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 

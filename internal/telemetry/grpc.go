@@ -1,0 +1,79 @@
+package telemetry
+
+import (
+	"context"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// GRPCServerOptions returns the options that trace a gRPC server's unary calls, or none
+// when tracing is off. Put them before the server's own interceptors so that the span
+// covers them too.
+func (t *Telemetry) GRPCServerOptions() []grpc.ServerOption {
+	if !t.tracing() {
+		return nil
+	}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(t.traceUnary)}
+}
+
+// actorRequest is implemented by the Dapr API's actor request messages.
+type actorRequest interface {
+	GetActorType() string
+	GetActorId() string
+}
+
+// traceUnary runs a unary call inside a server span, a child of the traceparent the
+// caller sent in its metadata.
+func (t *Telemetry) traceUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
+	handler grpc.UnaryHandler) (any, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	ctx = t.Tracing.prop.Extract(ctx, mdCarrier(md))
+
+	method := strings.TrimPrefix(info.FullMethod, "/")
+	attrs := []attribute.KeyValue{
+		semconv.RPCSystemNameKey.String("grpc"),
+		semconv.RPCMethodKey.String(method),
+	}
+	if ar, ok := req.(actorRequest); ok {
+		attrs = append(attrs, actorAttrs(ar.GetActorType(), ar.GetActorId())...)
+	}
+	ctx, span := t.Tracing.start(ctx, method, trace.SpanKindServer, attrs...)
+	defer span.End()
+
+	resp, err := handler(ctx, req)
+
+	st, _ := status.FromError(err)
+	span.SetAttributes(semconv.RPCResponseStatusCodeKey.String(st.Code().String()))
+	if err != nil {
+		span.SetStatus(otelcodes.Error, st.Message())
+		span.SetAttributes(semconv.ErrorTypeKey.String(st.Code().String()))
+	}
+	return resp, err
+}
+
+// mdCarrier reads W3C trace context from gRPC metadata.
+type mdCarrier metadata.MD
+
+func (c mdCarrier) Get(key string) string {
+	if v := metadata.MD(c).Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c mdCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+
+func (c mdCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
+}
