@@ -174,6 +174,16 @@ func (c *client) call(ctx context.Context, o op, x *exchange) error {
 // errNoAnswer is a connection that ended before any byte of an answer arrived.
 var errNoAnswer = errors.New("connection closed before an answer")
 
+// noAnswer marks err, which came before any byte of an answer, with errNoAnswer unless it is
+// a timeout: a target that is slow must not get the request twice.
+func noAnswer(err error) error {
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errNoAnswer, err)
+}
+
 // roundTrip sends x.request on cn and reads the answer into x.raw, within the timeout and
 // until ctx ends. It returns the status and whether cn may serve another request.
 func (c *client) roundTrip(ctx context.Context, cn *conn, x *exchange) (int, bool, error) {
@@ -190,10 +200,10 @@ func (c *client) roundTrip(ctx context.Context, cn *conn, x *exchange) (int, boo
 // exchangeOn writes x.request on cn and reads the answer into x.raw.
 func exchangeOn(cn *conn, x *exchange) (status int, keep bool, err error) {
 	if _, err := cn.nc.Write(x.request); err != nil {
-		return 0, false, fmt.Errorf("%w: write: %w", errNoAnswer, err)
+		return 0, false, noAnswer(fmt.Errorf("write: %w", err))
 	}
 	if _, err := cn.br.Peek(1); err != nil {
-		return 0, false, fmt.Errorf("%w: %w", errNoAnswer, err)
+		return 0, false, noAnswer(err)
 	}
 
 	resp, err := http.ReadResponse(cn.br, nil)
@@ -229,7 +239,7 @@ func checkAnswer(status int, x *exchange) error {
 
 	x.answer = answer{}
 	if err := json.Unmarshal(x.raw.Bytes(), &x.answer); err != nil {
-		return &callError{kind: "answer is not JSON",
+		return &callError{kind: kindNotJSON,
 			err: fmt.Errorf("%w: %s", err, snippet(x.raw.Bytes()))}
 	}
 	return nil
@@ -283,6 +293,9 @@ func (c *client) dial(ctx context.Context) (*conn, error) {
 	}
 	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
 }
+
+// kindNotJSON is the kind of error of an answer that does not parse.
+const kindNotJSON = "answer is not JSON"
 
 // callError is a request that got no usable answer. Kind groups errors for the summary
 // ("status 503", "connection refused"); err says what happened to this request.

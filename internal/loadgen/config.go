@@ -175,9 +175,12 @@ func (c *Config) describeModel() string {
 		return fmt.Sprintf("%g users/s for %v", c.Rate, c.Duration)
 	case modelClosed:
 		return fmt.Sprintf("%d concurrent users for %v", c.Concurrency, c.Duration)
-	default:
-		return fmt.Sprintf("%d users over %v", c.Users, c.Ramp)
 	}
+
+	if c.Duration > 0 && c.Duration < c.Ramp {
+		return fmt.Sprintf("%d users over %v, stopped after %v", c.Users, c.Ramp, c.Duration)
+	}
+	return fmt.Sprintf("%d users over %v", c.Users, c.Ramp)
 }
 
 // window returns how long new users start.

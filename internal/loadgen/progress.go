@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type progress struct {
 	interval time.Duration
 	window   time.Duration
 	rec      *recorder
+
+	// drawn counts the lines printed, for tests.
+	drawn atomic.Int64
 
 	// Owned by the goroutine of run.
 	dist      Distribution
@@ -53,6 +57,7 @@ func (p *progress) run(stop <-chan struct{}) {
 			} else {
 				fmt.Fprintln(p.w, p.line(now))
 			}
+			p.drawn.Add(1)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -171,6 +172,22 @@ func newSecondJSON(s *SecondStats) secondJSON {
 		MaxMS:     ms(s.Max),
 		ByRequest: by,
 	}
+}
+
+// checkReportDir checks, before a run, that the reports with prefix can be written after it.
+func checkReportDir(prefix string) error {
+	if prefix == "" {
+		return nil
+	}
+	dir := filepath.Dir(prefix)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: --report %s: %w", ErrUsage, prefix, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: --report %s: %s is not a directory", ErrUsage, prefix, dir)
+	}
+	return nil
 }
 
 // writeReports writes the HTML and the JSON report of r to prefix.html and prefix.json.

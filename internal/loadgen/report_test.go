@@ -2,12 +2,15 @@ package loadgen
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,4 +118,22 @@ func writeTestReport(t *testing.T) string {
 	res := mustRun(t, cfg)
 	require.False(t, res.Passed())
 	return cfg.ReportPrefix
+}
+
+func TestReportDirIsCheckedBeforeTheRun(t *testing.T) {
+	var served atomic.Int64
+	app := NewFakeApp()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		app.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	cfg := testConfig(srv.URL)
+	cfg.ReportPrefix = filepath.Join(t.TempDir(), "missing", "report")
+
+	_, err := Run(t.Context(), cfg, io.Discard, io.Discard)
+	require.ErrorIs(t, err, ErrUsage)
+	require.ErrorContains(t, err, "--report")
+	require.Zero(t, served.Load())
 }

@@ -38,6 +38,10 @@ func Run(ctx context.Context, cfg Config, out, progress io.Writer) (*Result, err
 		return nil, err
 	}
 
+	if err := checkReportDir(cfg.ReportPrefix); err != nil {
+		return nil, err
+	}
+
 	c := newClient(cfg.Target, cfg.Timeout)
 	defer c.close()
 
@@ -70,11 +74,11 @@ func probe(ctx context.Context, c *client, target string) error {
 
 	var ce *callError
 	switch {
-	case errors.As(err, &ce) && ce.kind == "answer is not JSON":
+	case errors.As(err, &ce) && ce.kind == kindNotJSON:
 		return fmt.Errorf("%w: %s does not answer like the ArtifactState app: %v",
 			ErrTarget, target, err)
 	case err != nil:
-		return fmt.Errorf("%w: %s is not usable: %v", ErrTarget, target, err)
+		return fmt.Errorf("%w: %s: %v", ErrTarget, target, err)
 	case v.outcome != outcomeOK:
 		return fmt.Errorf("%w: %s does not answer like the ArtifactState app: %s: %s",
 			ErrTarget, target, v.kind, snippet(x.raw.Bytes()))
@@ -196,6 +200,7 @@ func (r *runner) closedLoop(loadCtx, userCtx context.Context, start time.Time,
 	}
 }
 
+// exchangePool keeps the buffers of finished users for the next ones.
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
 
 // runUser is one virtual user: it takes a pair of its own and sends the sequence, stopping

@@ -192,7 +192,9 @@ func TestErrorsAreCountedAndStopTheUser(t *testing.T) {
 }
 
 func TestTimeoutsAreErrors(t *testing.T) {
+	var hung atomic.Int64
 	app := httptest.NewServer(failing(opIsInFeed, func(w http.ResponseWriter, r *http.Request) {
+		hung.Add(1)
 		// The server notices the client hanging up only once the body has been read.
 		_, _ = io.Copy(io.Discard, r.Body)
 		select {
@@ -206,6 +208,7 @@ func TestTimeoutsAreErrors(t *testing.T) {
 
 	res := mustRun(t, cfg)
 	require.EqualValues(t, 3, res.Requests[opIsInFeed].Errors)
+	require.EqualValues(t, 3, hung.Load(), "a request that timed out is not sent again")
 	require.Equal(t, "timeout", res.Errors[0].Kind)
 	require.GreaterOrEqual(t, res.Requests[opIsInFeed].P50, 100*time.Millisecond)
 }
