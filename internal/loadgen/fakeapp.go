@@ -34,11 +34,13 @@ type fakeApp struct {
 	states map[fakeKey]fakeState
 }
 
+// fakeKey names an entity of the fake app.
 type fakeKey struct {
 	artifact int64
 	user     string
 }
 
+// fakeState is the state of an entity of the fake app.
 type fakeState struct {
 	read   bool
 	inFeed bool
