@@ -1,0 +1,66 @@
+package telemetry_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMetricsCountAKnownWorkload(t *testing.T) {
+	c := startCluster(t, "")
+	const actors, callsEach = 3, 4
+	for i := range actors {
+		for range callsEach {
+			c.a.invoke(t, "secret-id-"+strconv.Itoa(i), "x")
+		}
+	}
+	const calls = actors * callsEach
+
+	owner := c.b.scrape(t)
+	requireSeries(t, owner, map[string]float64{
+		`troupe_actor_calls_total{actor_type="Traced",method="write",outcome="ok"}`: calls,
+		`troupe_actor_call_duration_seconds_count{actor_type="Traced",method="write"}`: calls,
+		`troupe_actor_turn_wait_seconds_count{actor_type="Traced"}`:                   calls,
+		`troupe_actor_activations_total{actor_type="Traced"}`:                         actors,
+		`troupe_actors_active{actor_type="Traced"}`:                                   actors,
+		// One write per call, plus each activation's fence claim.
+		`troupe_state_operations_total{operation="transact",outcome="ok"}`: calls + actors,
+		`troupe_placement_connected`: 1,
+	})
+	require.Positive(t, owner[`troupe_placement_table_version`])
+	require.Positive(t, owner[`go_goroutines`], "Go runtime metrics are exported")
+
+	client := c.a.scrape(t)
+	requireSeries(t, client, map[string]float64{
+		`troupe_actor_forwards_total{actor_type="Traced",outcome="ok"}`:      calls,
+		`troupe_actor_forward_duration_seconds_count{actor_type="Traced"}`: calls,
+	})
+	require.NotContains(t, client, `troupe_actor_calls_total{actor_type="Traced",method="write",outcome="ok"}`,
+		"the client sidecar delivers no calls")
+
+	for _, series := range []map[string]float64{owner, client} {
+		for name := range series {
+			require.NotContains(t, name, "secret-id", "actor ids never become label values")
+		}
+	}
+}
+
+func requireSeries(t *testing.T, got, want map[string]float64) {
+	t.Helper()
+	for name, v := range want {
+		require.Contains(t, got, name, "series missing; have %s", names(got, "troupe_"))
+		require.Equal(t, v, got[name], name)
+	}
+}
+
+func names(series map[string]float64, prefix string) string {
+	var out []string
+	for name := range series {
+		if strings.HasPrefix(name, prefix) {
+			out = append(out, name)
+		}
+	}
+	return strings.Join(out, "\n")
+}
