@@ -20,21 +20,21 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 
 	owner := c.b.scrape(t)
 	requireSeries(t, owner, map[string]float64{
-		`troupe_actor_calls_total{actor_type="Traced",method="write",outcome="ok"}`: calls,
+		`troupe_actor_calls_total{actor_type="Traced",method="write",outcome="ok"}`:    calls,
 		`troupe_actor_call_duration_seconds_count{actor_type="Traced",method="write"}`: calls,
-		`troupe_actor_turn_wait_seconds_count{actor_type="Traced"}`:                   calls,
-		`troupe_actor_activations_total{actor_type="Traced"}`:                         actors,
-		`troupe_actors_active{actor_type="Traced"}`:                                   actors,
+		`troupe_actor_turn_wait_seconds_count{actor_type="Traced"}`:                    calls,
+		`troupe_actor_activations_total{actor_type="Traced"}`:                          actors,
+		`troupe_actors_active{actor_type="Traced"}`:                                    actors,
 		// One write per call, plus each activation's fence claim.
 		`troupe_state_operations_total{operation="transact",outcome="ok"}`: calls + actors,
-		`troupe_placement_connected`: 1,
+		`troupe_placement_connected`:                                       1,
 	})
 	require.Positive(t, owner[`troupe_placement_table_version`])
 	require.Positive(t, owner[`go_goroutines`], "Go runtime metrics are exported")
 
 	client := c.a.scrape(t)
 	requireSeries(t, client, map[string]float64{
-		`troupe_actor_forwards_total{actor_type="Traced",outcome="ok"}`:      calls,
+		`troupe_actor_forwards_total{actor_type="Traced",outcome="ok"}`:    calls,
 		`troupe_actor_forward_duration_seconds_count{actor_type="Traced"}`: calls,
 	})
 	require.NotContains(t, client, `troupe_actor_calls_total{actor_type="Traced",method="write",outcome="ok"}`,
