@@ -64,3 +64,25 @@ type DueReminder struct {
 	Member string
 	Due    time.Time
 }
+
+// Decorator is a Store that wraps another one, such as a tracing layer. Unwrap returns
+// the wrapped store, so optional capabilities like ReminderStore stay reachable.
+type Decorator interface {
+	Unwrap() Store
+}
+
+// ReminderStoreOf returns the ReminderStore that s is, or that a chain of Decorators
+// around it wraps.
+func ReminderStoreOf(s Store) (ReminderStore, bool) {
+	for s != nil {
+		if rs, ok := s.(ReminderStore); ok {
+			return rs, true
+		}
+		d, ok := s.(Decorator)
+		if !ok {
+			return nil, false
+		}
+		s = d.Unwrap()
+	}
+	return nil, false
+}

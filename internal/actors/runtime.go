@@ -21,6 +21,7 @@ import (
 	"github.com/troupe-dev/troupe/components"
 	"github.com/troupe-dev/troupe/internal/apierr"
 	"github.com/troupe-dev/troupe/internal/appchannel"
+	"github.com/troupe-dev/troupe/internal/reminders"
 )
 
 // ReentrancyHeader carries a call chain's id, so the chain can re-enter an actor's turn.
@@ -71,6 +72,10 @@ type Options struct {
 
 	// Observer hears about lookups, turn waits, forwards and activations; nil means none.
 	Observer Observer
+
+	// Reminders tunes the reminder scheduler (zero values mean its defaults); its AppID,
+	// Types, Store, Host and Logger are set by the runtime.
+	Reminders ReminderOptions
 }
 
 // Runtime runs the actors of one sidecar. Create it with New, start Run, stop with Drain.
@@ -86,6 +91,11 @@ type Runtime struct {
 
 	// draining is set once Drain starts; new activations are refused from then on.
 	draining atomic.Bool
+
+	// timers are the activations' timers; reminders is the reminder scheduler, nil when
+	// the store keeps no reminders or the app hosts no actors.
+	timers    *timerSet
+	reminders *reminders.Scheduler
 }
 
 // New returns a runtime for opts.
@@ -103,6 +113,7 @@ func New(opts Options) *Runtime {
 		r.own = newOwnership(opts.Self)
 		r.peers = newForwarder(max(opts.MaxBodySize, 4<<20), obs)
 	}
+	r.initSchedules()
 	return r
 }
 
@@ -391,6 +402,7 @@ func (r *Runtime) deactivate(ctx context.Context, a *actor) {
 	r.actors.remove(a)
 	a.cache.clear()
 	a.turn.dispose()
+	r.timers.stopActor(a)
 	r.obs.Deactivated(a.key.typ)
 	r.log.Debug("actor deactivated", "actor_type", a.key.typ, "actor_id", a.key.id)
 }

@@ -95,6 +95,7 @@ func New(opts Options) http.Handler {
 		Methods(http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete)
 	r.HandleFunc(actor+"/state/{key}", s.getState).Methods(http.MethodGet)
 	r.HandleFunc(actor+"/state", s.transactState).Methods(http.MethodPost, http.MethodPut)
+	s.routeSchedules(r, actor)
 
 	// The actor routes come first: mux tries routes in order, and they carry the load.
 	r.HandleFunc("/v1.0/healthz", s.healthz).Methods(http.MethodGet)

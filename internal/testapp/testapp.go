@@ -56,6 +56,7 @@ type App struct {
 	total         int
 	maxTotal      int
 	turns         []Turn
+	callbacks     []Callback
 }
 
 // Start serves a test app on a free loopback port, hosting types with the given config.
@@ -95,6 +96,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("PUT /actors/{type}/{id}/method/{method...}", a.method)
 	mux.HandleFunc("DELETE /actors/{type}/{id}", a.deactivate)
 	mux.HandleFunc("GET /debug/status", a.status)
+	mux.HandleFunc("GET /debug/callbacks", a.serveCallbacks)
 	mux.HandleFunc("GET /debug/turns", a.listTurns)
 	return mux
 }
@@ -109,6 +111,9 @@ func (a *App) method(w http.ResponseWriter, r *http.Request) {
 	defer a.leave(name)
 
 	body, _ := io.ReadAll(r.Body)
+	if a.scheduled(w, r, body) {
+		return
+	}
 	switch r.PathValue("method") {
 	case "noop":
 	case "echo":

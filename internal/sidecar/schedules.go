@@ -1,0 +1,71 @@
+package sidecar
+
+import (
+	"context"
+
+	"github.com/troupe-dev/troupe/internal/actors"
+	"github.com/troupe-dev/troupe/internal/grpcapi"
+	"github.com/troupe-dev/troupe/internal/reminders"
+)
+
+// scheduleAPI serves the gRPC API's reminder and timer RPCs from the actor runtime,
+// once it is ready.
+type scheduleAPI struct {
+	runtime func(ctx context.Context) (*actors.Runtime, error)
+}
+
+var (
+	_ grpcapi.Reminders = scheduleAPI{}
+	_ grpcapi.Timers    = scheduleAPI{}
+)
+
+func toRequest(c grpcapi.ScheduledCall) reminders.Request {
+	return reminders.Request{
+		ActorType: c.ActorType,
+		ActorID:   c.ActorID,
+		Name:      c.Name,
+		DueTime:   c.DueTime,
+		Period:    c.Period,
+		TTL:       c.TTL,
+		Data:      c.Data,
+	}
+}
+
+// RegisterReminder implements grpcapi.Reminders.
+func (a scheduleAPI) RegisterReminder(ctx context.Context, r grpcapi.ReminderRequest) error {
+	rt, err := a.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	return rt.RegisterReminder(ctx, toRequest(r.ScheduledCall))
+}
+
+// UnregisterReminder implements grpcapi.Reminders.
+func (a scheduleAPI) UnregisterReminder(ctx context.Context, actorType, actorID, name string) error {
+	rt, err := a.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	return rt.UnregisterReminder(ctx, actorType, actorID, name)
+}
+
+// RegisterTimer implements grpcapi.Timers.
+func (a scheduleAPI) RegisterTimer(ctx context.Context, t grpcapi.TimerRequest) error {
+	rt, err := a.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	return rt.RegisterTimer(ctx, actors.TimerRequest{
+		Request:  toRequest(t.ScheduledCall),
+		Callback: t.Callback,
+	})
+}
+
+// UnregisterTimer implements grpcapi.Timers.
+func (a scheduleAPI) UnregisterTimer(ctx context.Context, actorType, actorID, name string) error {
+	rt, err := a.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	return rt.UnregisterTimer(ctx, actorType, actorID, name)
+}
