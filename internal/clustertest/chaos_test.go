@@ -73,7 +73,9 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: %s", events)
 
 	// Finish the operations whose answer was lost, now that the cluster is calm.
+	began := time.Now()
 	c.waitConverged()
+	t.Logf("chaos: cluster converged %s after the load stopped", time.Since(began))
 	var all []ack
 	acks.Range(func(_, v any) bool {
 		a := v.(ack)

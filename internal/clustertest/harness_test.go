@@ -173,6 +173,7 @@ func (c *cluster) addNode() *node {
 		"--dapr-internal-grpc-port", strconv.Itoa(testutil.FreePort(t)),
 		"--placement-host-address", c.placementAddr,
 		"--resources-path", c.resources,
+		"--metrics-port", strconv.Itoa(testutil.FreePort(t)),
 		"--dapr-graceful-shutdown-seconds", "15",
 		"--log-level", "warn"}
 	n.setSidecar(startProc(t, "sidecar", n.sidecarArgs...))
@@ -212,7 +213,13 @@ func (c *cluster) live() []*node {
 // waitConverged waits until placement has exactly the live sidecars as members and each
 // of them has committed placement's table.
 func (c *cluster) waitConverged() {
+	c.t.Helper()
 	live := c.live()
+	defer func() {
+		if c.t.Failed() {
+			c.dumpState()
+		}
+	}()
 	waitFor(c.t, "cluster converged", func() bool {
 		var st struct {
 			TableVersion uint64 `json:"table_version"`
@@ -237,6 +244,20 @@ func (c *cluster) waitConverged() {
 		}
 		return true
 	})
+}
+
+// dumpState logs placement's state and each sidecar's metadata and log, to explain a
+// cluster that did not converge.
+func (c *cluster) dumpState() {
+	var st any
+	getJSON(c.placementHTTP+"/placement/state", &st)
+	c.t.Logf("placement state: %v\nplacement log:\n%s", st, c.placement.logText())
+	for _, n := range c.nodes {
+		var md any
+		getJSON(n.url+"/v1.0/metadata", &md)
+		c.t.Logf("%s (running %v) metadata: %v\nlog:\n%s", n.name, n.proc().running(), md,
+			n.proc().logText())
+	}
 }
 
 // status reads a node's app status.

@@ -4,9 +4,11 @@ package testutil
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -32,18 +34,38 @@ func RequireTool(t testing.TB, name string) string {
 	return ""
 }
 
+// The range FreePort draws from lies below Linux's default ephemeral range (32768-60999),
+// so the kernel never hands one of these ports to an outgoing connection: a server that
+// a test stops and starts again on its port finds the port still free.
+const (
+	freePortMin = 20000
+	freePortMax = 32767
+)
+
+// handedOut remembers the ports FreePort returned, so one test run never gets a port
+// twice, even after the first holder released it.
+var handedOut sync.Map
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. Another process may
-// take it before the caller binds it; callers that start servers should retry on failure.
+// still take it before the caller binds it, but no other FreePort call in this process
+// and no outgoing connection will.
 func FreePort(t testing.TB) int {
 	t.Helper()
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	for range 1000 {
+		port := freePortMin + rand.IntN(freePortMax-freePortMin+1)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		l, err := net.Listen("tcp", hostPort(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
 	}
-	defer l.Close()
-
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("find a free port: none free in %d-%d", freePortMin, freePortMax)
+	return 0
 }
 
 // hostPort formats a loopback address.
