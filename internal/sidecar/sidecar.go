@@ -99,6 +99,9 @@ type sidecar struct {
 	runtimeReady chan struct{}
 	ready        atomic.Bool
 
+	// health is the app's health probe; nil without an app.
+	health atomic.Pointer[appHealth]
+
 	// placementDone is closed when the placement client has left the cluster (at once
 	// in single-node mode).
 	placementDone chan struct{}
@@ -452,10 +455,11 @@ func (s *sidecar) metadata() httpapi.ActorRuntimeStatus {
 	}
 
 	status.RuntimeStatus = "RUNNING"
-	status.HostReady = true
+	health := s.health.Load()
+	status.HostReady = health == nil || health.healthy.Load()
 	if version, connected, clustered := s.runtime.PlacementStatus(); clustered {
 		status.TableVersion = version
-		status.HostReady = connected
+		status.HostReady = status.HostReady && connected
 		status.Placement = "placement: disconnected"
 		if connected {
 			status.Placement = "placement: connected"
