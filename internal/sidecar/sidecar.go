@@ -132,6 +132,11 @@ func (s *sidecar) serve(ctx context.Context) error {
 			return err
 		}
 		s.startPlacement(ctx, group)
+		if app != nil {
+			health := newAppHealth(app, s.log)
+			s.health.Store(health)
+			group.Go(func() error { health.run(runCtx); return nil })
+		}
 		group.Go(func() error { return s.runtime.RunSchedules(runCtx) })
 		return s.runtime.Run(runCtx)
 	})
