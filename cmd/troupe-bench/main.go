@@ -41,7 +41,11 @@ func main() {
 	defer stop()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 
-	if err := run(ctx, cfg); err != nil {
+	runner := run
+	if reminderBench.count > 0 {
+		runner = runReminders
+	}
+	if err := runner(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "troupe-bench:", err)
 		os.Exit(1)
 	}
