@@ -91,10 +91,21 @@ type proc struct {
 func start(t testing.TB, dir string, env []string, path string, args ...string) *proc {
 	t.Helper()
 
+	cmd := exec.Command(path, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd, with its output (or only its stderr, if it has a stdout) going to a
+// log file.
+func startCmd(t testing.TB, cmd *exec.Cmd) *proc {
+	t.Helper()
+
 	p := &proc{
-		name: filepath.Base(path) + " " + strings.Join(args, " "),
-		cmd:  exec.Command(path, args...),
-		log:  filepath.Join(t.TempDir(), filepath.Base(path)+".log"),
+		name: filepath.Base(cmd.Path) + " " + strings.Join(cmd.Args[1:], " "),
+		cmd:  cmd,
+		log:  filepath.Join(t.TempDir(), filepath.Base(cmd.Path)+".log"),
 		done: make(chan struct{}),
 	}
 	logFile, err := os.Create(p.log)
@@ -103,18 +114,19 @@ func start(t testing.TB, dir string, env []string, path string, args ...string) 
 	}
 	defer logFile.Close() // the process has its own copy
 
-	p.cmd.Dir = dir
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if cmd.Stdout == nil {
+		cmd.Stdout = logFile
+	}
+	cmd.Stderr = logFile
 	// Do not outlive a test binary that dies without running its cleanups.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", p.name, err)
 	}
 
-	go func() { p.cmd.Wait(); close(p.done) }()
+	go func() { cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		p.cmd.Process.Kill()
+		cmd.Process.Kill()
 		<-p.done
 		out := p.output()
 		if strings.Contains(out, "WARNING: DATA RACE") {
