@@ -51,8 +51,9 @@ type ReminderWrite struct {
 	Value []byte
 	Due   time.Time
 
-	// ETag, when not empty, must equal the record's version (a missing record passes,
-	// as in Op.ETag).
+	// ETag, when not empty, must equal the record's version. Unlike Op.ETag, a missing
+	// record fails the check, so a write based on a record that was deleted meanwhile
+	// cannot bring it back.
 	ETag string
 
 	// Fence, when not nil, makes the write conditional on ownership as in Txn.Fence.

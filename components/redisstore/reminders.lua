@@ -6,8 +6,8 @@
 -- ARGV: kind ("u" upsert, "d" delete), member, expected version or "", value, due,
 -- fence token (decimal) or "".
 --
--- Reply: {0} applied; {1} the version did not match; {2, stored} the fence holds a
--- newer token.
+-- Reply: {0} applied; {1} the version did not match (or the record is missing); {2,
+-- stored} the fence holds a newer token.
 
 local kind, member, etag, value, due, fence =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -24,10 +24,11 @@ if fence ~= "" then
   end
 end
 
+-- Unlike state keys, a missing record fails an ETag check.
 local isHash = redis.call("TYPE", KEYS[1])["ok"] == "hash"
-if etag ~= "" and isHash then
-  local v = redis.call("HGET", KEYS[1], "version")
-  if v and v ~= "" and v ~= etag then
+if etag ~= "" then
+  local v = isHash and redis.call("HGET", KEYS[1], "version")
+  if v ~= etag then
     return {1}
   end
 end

@@ -118,7 +118,7 @@ func (w writer) checkReminderVersion(rw components.ReminderWrite) error {
 	err := w.tx.QueryRowContext(w.ctx, reminderVersionQuery, rw.Group, rw.Member).
 		Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+		return fmt.Errorf("reminder %q is gone: %w", rw.Member, components.ErrETagMismatch)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite read reminder version %q: %w", rw.Member, err)

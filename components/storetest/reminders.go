@@ -99,6 +99,13 @@ func testReminderConditions(t *testing.T, s components.ReminderStore, group stri
 	stale.ETag = "x"
 	require.ErrorIs(t, s.PutReminder(ctx, stale), components.ErrInvalidETag)
 
+	gone := components.ReminderWrite{Group: group, Member: "gone", Value: []byte("x"),
+		Due: epoch, ETag: "1"}
+	require.ErrorIs(t, s.PutReminder(ctx, gone), components.ErrETagMismatch,
+		"a write based on a deleted record must not bring it back")
+	_, found, _ := s.GetReminder(ctx, group, "gone")
+	require.False(t, found)
+
 	fenceKey := "troupe-fence:" + group
 	fenced := components.ReminderWrite{Group: group, Member: "r", Value: []byte("v5"),
 		Due: epoch, ETag: "1", Fence: &components.Fence{Key: fenceKey, Token: 5}}
