@@ -82,7 +82,9 @@ func hasEdge(byID map[string]span, e edge) bool {
 			p.name != e.parent || p.service != e.parentSvc {
 			continue
 		}
-		if !s.start.Before(p.start) && !s.end.After(p.end) {
+		// Jaeger reports whole microseconds, so allow for its rounding.
+		const slack = 2 * time.Microsecond
+		if !s.start.Before(p.start.Add(-slack)) && !s.end.After(p.end.Add(slack)) {
 			return true
 		}
 	}
