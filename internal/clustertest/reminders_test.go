@@ -58,24 +58,13 @@ func TestRemindersFailOverToSurvivingSidecars(t *testing.T) {
 	const reminders = 200
 	const period = time.Second
 
-	// Register through every node: each reminder's owner finds it in the due index.
-	var wg sync.WaitGroup
-	for i := range reminders {
-		wg.Go(func() {
-			n := c.nodes[i%len(c.nodes)]
-			status, err := n.registerReminder("r"+strconv.Itoa(i), "tick", `{"period":"1s"}`)
-			if err != nil || status != http.StatusNoContent {
-				t.Errorf("registering r%d via %s: %d %v", i, n.name, status, err)
-			}
-		})
-	}
-	wg.Wait()
+	registerTicks(t, c, reminders)
 
 	victim := c.nodes[2]
 	waitFor(t, "every reminder fired", func() bool {
 		all, where := map[string][]time.Time{}, map[string][]string{}
 		firesOn(t, c.nodes, all, where)
-		return len(all) == reminders
+		return allFiredSince(all, reminders, time.Time{})
 	})
 	owned := victim.fires(t)
 	require.NotEmpty(t, owned)
@@ -89,13 +78,7 @@ func TestRemindersFailOverToSurvivingSidecars(t *testing.T) {
 	waitFor(t, "every reminder fired again after the kill", func() bool {
 		all, where := map[string][]time.Time{}, map[string][]string{}
 		firesOn(t, survivors, all, where)
-		for i := range reminders {
-			times := all["Counter/r"+strconv.Itoa(i)]
-			if len(times) == 0 || times[len(times)-1].Before(killed) {
-				return false
-			}
-		}
-		return true
+		return allFiredSince(all, reminders, killed)
 	})
 	resumed := time.Since(killed)
 
@@ -116,6 +99,29 @@ func TestRemindersFailOverToSurvivingSidecars(t *testing.T) {
 	t.Logf("%d reminders of the killed sidecar; the slowest fired again %v after the kill "+
 		"(all %d resumed within %v)", len(owned), slowest, reminders, resumed)
 
+	requireOneFirePerPeriod(t, all, where, period)
+}
+
+// registerTicks registers reminder "tick" (period 1 s) of Counters r0..r(n-1), through
+// every node in turn: each reminder's owner finds it in the due index.
+func registerTicks(t *testing.T, c *cluster, n int) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			node := c.nodes[i%len(c.nodes)]
+			status, err := node.registerReminder("r"+strconv.Itoa(i), "tick", `{"period":"1s"}`)
+			if err != nil || status != http.StatusNoContent {
+				t.Errorf("registering r%d via %s: %d %v", i, node.name, status, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// requireOneFirePerPeriod fails when two fires of a reminder are closer than half a
+// period: it fired twice in one period, on one sidecar or on two.
+func requireOneFirePerPeriod(t *testing.T, all map[string][]time.Time,
+	where map[string][]string, period time.Duration) {
 	for actor, times := range all {
 		slices.SortFunc(times, time.Time.Compare)
 		for i := 1; i < len(times); i++ {
@@ -123,4 +129,51 @@ func TestRemindersFailOverToSurvivingSidecars(t *testing.T) {
 				"%s fired twice in one period (fired on %v)", actor, where[actor])
 		}
 	}
+}
+
+// allFiredSince reports whether each of the n reminders fired after since.
+func allFiredSince(all map[string][]time.Time, n int, since time.Time) bool {
+	for i := range n {
+		times := all["Counter/r"+strconv.Itoa(i)]
+		if len(times) == 0 || slices.MaxFunc(times, time.Time.Compare).Before(since) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRemindersMoveOnJoinAndSIGTERM(t *testing.T) {
+	c := startCluster(t, 3)
+	const reminders = 200
+	registerTicks(t, c, reminders)
+	fired := func(nodes []*node) (map[string][]time.Time, map[string][]string) {
+		all, where := map[string][]time.Time{}, map[string][]string{}
+		firesOn(t, nodes, all, where)
+		return all, where
+	}
+	waitFor(t, "every reminder fired", func() bool {
+		all, _ := fired(c.nodes)
+		return allFiredSince(all, reminders, time.Time{})
+	})
+
+	joined := c.addNode()
+	c.waitConverged()
+	changed := time.Now()
+	waitFor(t, "every reminder fired after the join", func() bool {
+		all, _ := fired(c.nodes)
+		return allFiredSince(all, reminders, changed)
+	})
+	require.NotEmpty(t, joined.fires(t), "the new sidecar took over some reminders")
+
+	leaving := c.nodes[0]
+	leaving.proc().terminate(t)
+	c.waitConverged()
+	changed = time.Now()
+	waitFor(t, "every reminder fired after the SIGTERM", func() bool {
+		all, _ := fired(c.nodes[1:])
+		return allFiredSince(all, reminders, changed)
+	})
+
+	all, where := fired(c.nodes)
+	requireOneFirePerPeriod(t, all, where, time.Second)
 }
