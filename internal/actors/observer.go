@@ -30,6 +30,15 @@ type Observer interface {
 	// Activated and Deactivated report an activation's start and end.
 	Activated(actorType string)
 	Deactivated(actorType string)
+
+	// Registered reports a reminder or timer created or replaced; kind is "reminder" or
+	// "timer".
+	Registered(kind, actorType string)
+
+	// StartFiring begins delivering a reminder or timer. The returned context carries the
+	// firing into the app call; end reports the outcome (nil when the app answered 200).
+	StartFiring(ctx context.Context, kind, actorType, actorID, name string) (
+		fctx context.Context, end func(err error))
 }
 
 // nopObserver is the Observer of a runtime created without one.
@@ -40,6 +49,14 @@ func (nopObserver) TurnWaited(context.Context, string, string, time.Time, error)
 func (nopObserver) InjectForward(context.Context, http.Header)                         {}
 func (nopObserver) Activated(string)                                                   {}
 func (nopObserver) Deactivated(string)                                                 {}
+func (nopObserver) Registered(string, string)                                          {}
+
+func (nopObserver) StartFiring(ctx context.Context, _, _, _, _ string) (context.Context,
+	func(error)) {
+	return ctx, nopFired
+}
+
+func nopFired(error) {}
 
 func (nopObserver) StartForward(ctx context.Context, _, _, _ string) (context.Context,
 	func(int, error)) {

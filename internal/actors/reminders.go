@@ -3,7 +3,9 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/troupe-dev/troupe/components"
 	"github.com/troupe-dev/troupe/internal/apierr"
@@ -69,6 +71,7 @@ func (r *Runtime) RegisterReminder(ctx context.Context, req reminders.Request) e
 	if err := r.reminders.Register(ctx, req); err != nil {
 		return apierr.New(apierr.ActorReminderCreate, "error creating actor reminder: %w", err)
 	}
+	r.obs.Registered("reminder", req.ActorType)
 	return nil
 }
 
@@ -170,5 +173,17 @@ func (r *Runtime) callScheduled(ctx context.Context, a *actor, req *appchannel.R
 		ctx, cancel = context.WithTimeout(ctx, r.opts.CallTimeout)
 		defer cancel()
 	}
-	return r.opts.App.Invoke(ctx, &call)
+
+	kind, name, _ := strings.Cut(path, "/")
+	if kind == "remind" {
+		kind = "reminder"
+	}
+	ctx, end := r.obs.StartFiring(ctx, kind, a.key.typ, a.key.id, name)
+	resp, err := r.opts.App.Invoke(ctx, &call)
+	if err == nil && resp.Status != http.StatusOK {
+		end(fmt.Errorf("app answered %d", resp.Status))
+	} else {
+		end(err)
+	}
+	return resp, err
 }

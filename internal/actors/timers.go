@@ -78,6 +78,7 @@ func (r *Runtime) RegisterTimer(_ context.Context, req TimerRequest) error {
 		return apierr.New(apierr.ActorTimerCreate, "error creating timer: %w", err)
 	}
 	r.timers.add(t)
+	r.obs.Registered("timer", req.ActorType)
 	return nil
 }
 

@@ -228,6 +228,8 @@ func startTracedApp(t *testing.T) *tracedApp {
 	mux.HandleFunc("GET /healthz", func(http.ResponseWriter, *http.Request) {})
 	mux.HandleFunc("DELETE /actors/{type}/{id}", func(http.ResponseWriter, *http.Request) {})
 	mux.HandleFunc("PUT /actors/{type}/{id}/method/write", a.write)
+	mux.HandleFunc("PUT /actors/{type}/{id}/method/remind/{name}",
+		func(http.ResponseWriter, *http.Request) {})
 	a.srv = &http.Server{Handler: mux}
 	go a.srv.Serve(ln)
 	t.Cleanup(func() { a.srv.Close() })

@@ -1,9 +1,11 @@
 package telemetry_test
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -63,4 +65,23 @@ func names(series map[string]float64, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestMetricsCountReminders(t *testing.T) {
+	c := startCluster(t, "")
+	req, err := http.NewRequest(http.MethodPost,
+		c.b.url+"/v1.0/actors/"+tracedType+"/r1/reminders/once", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+
+	fired := `troupe_reminders_fired_total{actor_type="Traced",outcome="ok"}`
+	require.Eventually(t, func() bool { return c.b.scrape(t)[fired] == 1 },
+		10*time.Second, 20*time.Millisecond, "the reminder did not fire")
+	requireSeries(t, c.b.scrape(t), map[string]float64{
+		`troupe_reminders_registered_total{actor_type="Traced"}`:                     1,
+		`troupe_actor_calls_total{actor_type="Traced",method="remind",outcome="ok"}`: 1,
+	})
 }

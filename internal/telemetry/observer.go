@@ -80,6 +80,13 @@ func (o observer) InjectForward(ctx context.Context, h http.Header) {
 func (o observer) Activated(actorType string)   { o.t.metrics().activated(actorType) }
 func (o observer) Deactivated(actorType string) { o.t.metrics().deactivated(actorType) }
 
+func (o observer) Registered(kind, actorType string) { o.t.Registered(kind, actorType) }
+
+func (o observer) StartFiring(ctx context.Context, kind, actorType, actorID, name string) (
+	context.Context, func(error)) {
+	return o.t.StartFiring(ctx, kind, actorType, actorID, name)
+}
+
 // serverAttrs are server.address and server.port of a host:port.
 func serverAttrs(hostPort string) []attribute.KeyValue {
 	host, port, err := net.SplitHostPort(hostPort)
