@@ -32,10 +32,11 @@ type ReminderStore interface {
 		[]DueReminder, error)
 
 	// ClaimDueReminders moves the index entries of members that are still due at or
-	// before now to until, and returns the members it moved. The scheduler calls it to
-	// hide the reminders it is about to fire from its next scans.
+	// before now to until, and returns those members with their records, read in the
+	// same step. The scheduler calls it to hide the reminders it is about to fire from
+	// its next scans. An entry whose record is missing is removed, not returned.
 	ClaimDueReminders(ctx context.Context, group string, members []string, now,
-		until time.Time) ([]string, error)
+		until time.Time) ([]ClaimedReminder, error)
 
 	// RescheduleReminder sets the index entry of an indexed member to due, without
 	// touching the record; it does nothing when the member is not indexed.
@@ -58,6 +59,19 @@ type ReminderWrite struct {
 
 	// Fence, when not nil, makes the write conditional on ownership as in Txn.Fence.
 	Fence *Fence
+
+	// Tag is stored with the record (the scheduler's digest of what the user asked for).
+	// With KeepSameTag, a PutReminder that finds a record with the same non-empty Tag
+	// leaves the record and its index entry as they are, so re-registering an unchanged
+	// reminder costs one round trip and keeps its schedule.
+	Tag         string
+	KeepSameTag bool
+}
+
+// ClaimedReminder is a claimed index entry with its record.
+type ClaimedReminder struct {
+	Member string
+	Item   Item
 }
 
 // DueReminder is one index entry.

@@ -25,16 +25,28 @@ var reminderSource string
 
 var reminderScript = redis.NewScript(reminderSource)
 
+// replyKept is reminderScript's reply when KeepSameTag left the record alone.
+const replyKept = 3
+
 // claimScript moves the index entries of ARGV[3..] that are due at or before ARGV[1]
-// to ARGV[2] and returns them.
+// to ARGV[2] and returns member, data and version of each, flat. Entries whose record
+// is gone are removed. KEYS[1] is the index; KEYS[2] the record key prefix.
 var claimScript = redis.NewScript(`
 local now, lease = tonumber(ARGV[1]), ARGV[2]
 local claimed = {}
 for i = 3, #ARGV do
-  local s = redis.call("ZSCORE", KEYS[1], ARGV[i])
+  local m = ARGV[i]
+  local s = redis.call("ZSCORE", KEYS[1], m)
   if s and tonumber(s) <= now then
-    redis.call("ZADD", KEYS[1], lease, ARGV[i])
-    claimed[#claimed + 1] = ARGV[i]
+    local rec = redis.call("HMGET", KEYS[2] .. m, "data", "version")
+    if rec[1] and rec[2] then
+      redis.call("ZADD", KEYS[1], lease, m)
+      claimed[#claimed + 1] = m
+      claimed[#claimed + 1] = rec[1]
+      claimed[#claimed + 1] = rec[2]
+    else
+      redis.call("ZREM", KEYS[1], m)
+    end
   end
 end
 return claimed
@@ -42,7 +54,9 @@ return claimed
 
 var _ components.ReminderStore = (*Store)(nil)
 
-func reminderKey(group, member string) string { return reminderPrefix + group + "||" + member }
+func reminderKey(group, member string) string { return recordPrefix(group) + member }
+
+func recordPrefix(group string) string { return reminderPrefix + group + "||" }
 
 func dueKey(group string) string { return duePrefix + group }
 
@@ -82,8 +96,12 @@ func (s *Store) writeReminder(ctx context.Context, kind string, w components.Rem
 		fence = strconv.FormatUint(w.Fence.Token, 10)
 	}
 
+	keep := ""
+	if w.KeepSameTag {
+		keep = "1"
+	}
 	reply, err := reminderScript.Run(ctx, s.client, keys,
-		kind, w.Member, etag, w.Value, w.Due.UnixMilli(), fence).Slice()
+		kind, w.Member, etag, w.Value, w.Due.UnixMilli(), fence, w.Tag, keep).Slice()
 	if err != nil {
 		return fmt.Errorf("redis reminder write: %w", err)
 	}
@@ -96,7 +114,7 @@ func reminderReplyError(w components.ReminderWrite, reply []any) error {
 		code, _ = reply[0].(int64)
 	}
 	switch {
-	case code == replyApplied:
+	case code == replyApplied || code == replyKept:
 		return nil
 	case code == replyMismatch:
 		return fmt.Errorf("reminder %q: %w", w.Member, components.ErrETagMismatch)
@@ -130,9 +148,10 @@ func (s *Store) DueReminders(ctx context.Context, group string, until time.Time,
 	return due, nil
 }
 
-// ClaimDueReminders moves the still-due entries with one script run.
+// ClaimDueReminders moves the still-due entries and reads their records with one
+// script run.
 func (s *Store) ClaimDueReminders(ctx context.Context, group string, members []string,
-	now, until time.Time) ([]string, error) {
+	now, until time.Time) ([]components.ClaimedReminder, error) {
 	if len(members) == 0 {
 		return nil, nil
 	}
@@ -142,10 +161,17 @@ func (s *Store) ClaimDueReminders(ctx context.Context, group string, members []s
 		args = append(args, m)
 	}
 
-	claimed, err := claimScript.Run(ctx, s.client, []string{dueKey(group)}, args...).
-		StringSlice()
+	flat, err := claimScript.Run(ctx, s.client, []string{dueKey(group), recordPrefix(group)},
+		args...).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redis claim reminders of %q: %w", group, err)
+	}
+	claimed := make([]components.ClaimedReminder, 0, len(flat)/3)
+	for i := 0; i+2 < len(flat); i += 3 {
+		claimed = append(claimed, components.ClaimedReminder{
+			Member: flat[i],
+			Item:   components.Item{Value: []byte(flat[i+1]), ETag: flat[i+2]},
+		})
 	}
 	return claimed, nil
 }

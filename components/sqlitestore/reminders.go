@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS reminders (
 	value   BLOB NOT NULL,
 	version INTEGER NOT NULL,
 	due     INTEGER NOT NULL,
+	tag     TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (grp, member)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reminders_due ON reminders (grp, due);
@@ -27,16 +28,16 @@ CREATE INDEX IF NOT EXISTS reminders_due ON reminders (grp, due);
 
 const (
 	reminderGetQuery     = `SELECT value, version FROM reminders WHERE grp = ? AND member = ?`
-	reminderVersionQuery = `SELECT version FROM reminders WHERE grp = ? AND member = ?`
-	reminderUpsertQuery  = `INSERT INTO reminders (grp, member, value, version, due)
-		VALUES (?, ?, ?, 1, ?)
+	reminderVersionQuery = `SELECT version, tag FROM reminders WHERE grp = ? AND member = ?`
+	reminderUpsertQuery  = `INSERT INTO reminders (grp, member, value, version, due, tag)
+		VALUES (?, ?, ?, 1, ?, ?)
 		ON CONFLICT (grp, member) DO UPDATE SET value = excluded.value,
-			version = version + 1, due = excluded.due`
+			version = version + 1, due = excluded.due, tag = excluded.tag`
 	reminderDeleteQuery = `DELETE FROM reminders WHERE grp = ? AND member = ?`
 	reminderDueQuery    = `SELECT member, due FROM reminders WHERE grp = ? AND due <= ?
 		ORDER BY due, member LIMIT ? OFFSET ?`
 	reminderClaimQuery = `UPDATE reminders SET due = ?
-		WHERE grp = ? AND member = ? AND due <= ?`
+		WHERE grp = ? AND member = ? AND due <= ? RETURNING value, version`
 	reminderRescheduleQuery = `UPDATE reminders SET due = ? WHERE grp = ? AND member = ?`
 )
 
@@ -68,7 +69,8 @@ func (s *Store) PutReminder(ctx context.Context, w components.ReminderWrite) err
 		if value == nil {
 			value = []byte{}
 		}
-		return tx.execQuery(reminderUpsertQuery, w.Group, w.Member, value, w.Due.UnixMilli())
+		return tx.execQuery(reminderUpsertQuery, w.Group, w.Member, value, w.Due.UnixMilli(),
+			w.Tag)
 	})
 }
 
@@ -97,7 +99,8 @@ func (s *Store) writeReminder(ctx context.Context, w components.ReminderWrite,
 			return err
 		}
 	}
-	if err := wr.checkReminderVersion(w); err != nil {
+	kept, err := wr.checkReminderVersion(w)
+	if err != nil || kept {
 		return err
 	}
 	if err := write(wr); err != nil {
@@ -110,20 +113,32 @@ func (s *Store) writeReminder(ctx context.Context, w components.ReminderWrite,
 	return nil
 }
 
-func (w writer) checkReminderVersion(rw components.ReminderWrite) error {
-	if rw.ETag == "" {
-		return nil
+// checkReminderVersion applies rw's ETag check, and reports kept when KeepSameTag finds
+// the same tag stored, so that nothing is to be written.
+func (w writer) checkReminderVersion(rw components.ReminderWrite) (kept bool, err error) {
+	if rw.ETag == "" && !rw.KeepSameTag {
+		return false, nil
 	}
-	var version int64
-	err := w.tx.QueryRowContext(w.ctx, reminderVersionQuery, rw.Group, rw.Member).
-		Scan(&version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("reminder %q is gone: %w", rw.Member, components.ErrETagMismatch)
+	var (
+		version int64
+		tag     string
+	)
+	err = w.tx.QueryRowContext(w.ctx, reminderVersionQuery, rw.Group, rw.Member).
+		Scan(&version, &tag)
+	found := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("sqlite read reminder version %q: %w", rw.Member, err)
 	}
-	if err != nil {
-		return fmt.Errorf("sqlite read reminder version %q: %w", rw.Member, err)
+
+	if rw.ETag != "" && !found {
+		return false, fmt.Errorf("reminder %q is gone: %w", rw.Member, components.ErrETagMismatch)
 	}
-	return checkETag(components.Op{Key: rw.Member, ETag: rw.ETag}, version, true)
+	if rw.ETag != "" {
+		if err := checkETag(components.Op{Key: rw.Member, ETag: rw.ETag}, version, true); err != nil {
+			return false, err
+		}
+	}
+	return rw.KeepSameTag && found && rw.Tag != "" && tag == rw.Tag, nil
 }
 
 func (w writer) execQuery(query string, args ...any) error {
@@ -159,9 +174,9 @@ func (s *Store) DueReminders(ctx context.Context, group string, until time.Time,
 	return due, nil
 }
 
-// ClaimDueReminders moves the still-due rows in one transaction.
+// ClaimDueReminders moves the still-due rows and reads them, in one transaction.
 func (s *Store) ClaimDueReminders(ctx context.Context, group string, members []string,
-	now, until time.Time) ([]string, error) {
+	now, until time.Time) ([]components.ClaimedReminder, error) {
 	if len(members) == 0 {
 		return nil, nil
 	}
@@ -177,15 +192,22 @@ func (s *Store) ClaimDueReminders(ctx context.Context, group string, members []s
 	}
 	defer stmt.Close()
 
-	var claimed []string
+	var claimed []components.ClaimedReminder
 	for _, m := range members {
-		res, err := stmt.ExecContext(ctx, until.UnixMilli(), group, m, now.UnixMilli())
+		var (
+			c       = components.ClaimedReminder{Member: m}
+			version int64
+		)
+		err := stmt.QueryRowContext(ctx, until.UnixMilli(), group, m, now.UnixMilli()).
+			Scan(&c.Item.Value, &version)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("sqlite claim reminder %q: %w", m, err)
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			claimed = append(claimed, m)
-		}
+		c.Item.ETag = strconv.FormatInt(version, 10)
+		claimed = append(claimed, c)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite commit: %w", err)

@@ -22,6 +22,7 @@ func RunReminders(t *testing.T, s components.ReminderStore) {
 		{"etag and fence", testReminderConditions},
 		{"claim moves only due entries", testReminderClaim},
 		{"reschedule", testReminderReschedule},
+		{"keep same tag", testReminderKeepSameTag},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, s, t.Name()) })
 	}
@@ -126,7 +127,9 @@ func testReminderClaim(t *testing.T, s components.ReminderStore, group string) {
 	claimed, err := s.ClaimDueReminders(ctx, group, []string{"due", "later", "missing"},
 		epoch, lease)
 	require.NoError(t, err)
-	require.Equal(t, []string{"due"}, claimed)
+	require.Equal(t, []components.ClaimedReminder{
+		{Member: "due", Item: components.Item{Value: []byte("due"), ETag: "1"}},
+	}, claimed)
 	require.Empty(t, dueMembers(t, s, group, epoch.Add(time.Second), 0, 10))
 	require.Equal(t, []string{"due"}, dueMembers(t, s, group, lease, 0, 10))
 
@@ -143,4 +146,28 @@ func testReminderReschedule(t *testing.T, s components.ReminderStore, group stri
 	require.Equal(t, []string{"r"}, dueMembers(t, s, group, epoch, 0, 10))
 	item, _, _ := s.GetReminder(ctx, group, "r")
 	require.Equal(t, "1", item.ETag, "rescheduling leaves the record alone")
+}
+
+func testReminderKeepSameTag(t *testing.T, s components.ReminderStore, group string) {
+	ctx := context.Background()
+	w := components.ReminderWrite{Group: group, Member: "r", Value: []byte("v1"), Due: epoch,
+		Tag: "t1", KeepSameTag: true}
+	require.NoError(t, s.PutReminder(ctx, w))
+
+	w.Value, w.Due = []byte("v2"), epoch.Add(time.Hour)
+	require.NoError(t, s.PutReminder(ctx, w))
+	item, _, _ := s.GetReminder(ctx, group, "r")
+	require.Equal(t, "v1", string(item.Value), "same tag: kept")
+	require.Equal(t, "1", item.ETag)
+	require.Equal(t, []string{"r"}, dueMembers(t, s, group, epoch, 0, 10))
+
+	w.Tag = "t2"
+	require.NoError(t, s.PutReminder(ctx, w))
+	item, _, _ = s.GetReminder(ctx, group, "r")
+	require.Equal(t, "v2", string(item.Value), "other tag: replaced")
+
+	w.Value, w.KeepSameTag = []byte("v3"), false
+	require.NoError(t, s.PutReminder(ctx, w))
+	item, _, _ = s.GetReminder(ctx, group, "r")
+	require.Equal(t, "v3", string(item.Value), "without KeepSameTag: replaced")
 }

@@ -102,23 +102,25 @@ func (r *Runtime) UnregisterReminder(ctx context.Context, actorType, actorID, na
 // schedulerHost lets the reminder scheduler deliver through the runtime's turns.
 type schedulerHost struct{ r *Runtime }
 
-// Owns reports whether this sidecar may start a turn for the actor now.
-func (h schedulerHost) Owns(actorType, actorID string) bool {
+// Owns reports whether this sidecar may start a turn for the actor now, and the
+// committed table's version it would run under (0 in single-node mode).
+func (h schedulerHost) Owns(actorType, actorID string) (uint64, bool) {
 	r := h.r
 	if r.draining.Load() {
-		return false
+		return 0, false
 	}
 	if r.own == nil {
 		_, ok := r.opts.Config.Hosted(actorType)
-		return ok
+		return 0, ok
 	}
-	return r.own.admits(actorType, actorID)
+	rt, settled, _, _ := r.own.lookup(actorType, actorID)
+	return rt.token, settled && rt.local
 }
 
 // InTurn takes the actor's owned turn (activating it), runs fn and ends the turn.
 func (h schedulerHost) InTurn(ctx context.Context, actorType, actorID string,
 	fn func(reminders.Turn) error) error {
-	a, req, err := h.r.acquireScheduledTurn(ctx, actorType, actorID)
+	a, req, token, err := h.r.acquireScheduledTurn(ctx, actorType, actorID)
 	if err != nil {
 		return err
 	}
@@ -126,39 +128,41 @@ func (h schedulerHost) InTurn(ctx context.Context, actorType, actorID string,
 
 	return fn(reminders.Turn{
 		Fence: h.r.fence(a),
+		Token: token,
 		Call: func(ctx context.Context, path string, body []byte) (*appchannel.Response, error) {
 			return h.r.callScheduled(ctx, a, req, path, body)
 		},
 	})
 }
 
-// acquireScheduledTurn takes the turn for a reminder or timer call. It fails with
-// reminders.ErrNotOwner when the actor may not take a turn here now.
+// acquireScheduledTurn takes the turn for a reminder call and returns the ownership
+// token it was admitted under. It fails with reminders.ErrNotOwner when the actor may
+// not take a turn here now.
 func (r *Runtime) acquireScheduledTurn(ctx context.Context, actorType, actorID string) (
-	*actor, *appchannel.Request, error) {
+	*actor, *appchannel.Request, uint64, error) {
 	tc, ok := r.opts.Config.Hosted(actorType)
 	if !ok || r.draining.Load() {
-		return nil, nil, reminders.ErrNotOwner
+		return nil, nil, 0, reminders.ErrNotOwner
 	}
 	req := &appchannel.Request{ActorType: actorType, ActorID: actorID, Header: http.Header{}}
 
 	if r.own == nil {
 		a, err := r.acquireTurn(ctx, actorKey{actorType, actorID}, reentrancyID(req, tc), tc)
 		if err != nil && r.draining.Load() {
-			return nil, nil, reminders.ErrNotOwner
+			return nil, nil, 0, reminders.ErrNotOwner
 		}
-		return a, req, err
+		return a, req, 0, err
 	}
 
 	rt, settled, _, _ := r.own.lookup(actorType, actorID)
 	if !settled || !rt.local {
-		return nil, nil, reminders.ErrNotOwner
+		return nil, nil, 0, reminders.ErrNotOwner
 	}
 	a, err := r.acquireOwnedTurn(ctx, req, rt)
 	if errors.Is(err, errDisposed) || (err != nil && r.draining.Load()) {
-		return nil, nil, reminders.ErrNotOwner
+		return nil, nil, 0, reminders.ErrNotOwner
 	}
-	return a, req, err
+	return a, req, rt.token, err
 }
 
 // callScheduled delivers a reminder or timer call to the app in a's turn. Unlike method

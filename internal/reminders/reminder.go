@@ -2,6 +2,8 @@ package reminders
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,11 +150,19 @@ func newReminder(req Request, now time.Time) (*Reminder, error) {
 	}, nil
 }
 
-// sameAs reports whether registering next over r changes nothing, so that r keeps its
-// running schedule: same due time, period and data, and no TTL on either (daprd's rule).
-func (r *Reminder) sameAs(next *Reminder) bool {
-	return r.DueTime == next.DueTime && r.Period == next.Period &&
-		r.Expires.IsZero() && next.Expires.IsZero() && bytes.Equal(r.Data, next.Data)
+// tag is the digest of what the user asked for: registering a reminder with the same
+// tag over a stored one changes nothing, so the stored one keeps its running schedule.
+// As in daprd, that needs the same due time, period and data, and no TTL on either; a
+// reminder with a TTL has no tag, so it is always replaced.
+func (r *Reminder) tag() string {
+	if !r.Expires.IsZero() {
+		return ""
+	}
+	h := sha256.New()
+	for _, part := range []string{r.DueTime, r.Period, string(r.Data)} {
+		h.Write([]byte(strconv.Itoa(len(part)) + ":" + part))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // reminderCall is the body of PUT /actors/{type}/{id}/method/remind/{name} (contract

@@ -40,8 +40,9 @@ const (
 
 // Host is the actor runtime as the scheduler sees it.
 type Host interface {
-	// Owns reports whether this sidecar fires the actor's reminders now.
-	Owns(actorType, actorID string) bool
+	// Owns reports whether this sidecar fires the actor's reminders now, and the
+	// ownership token (the placement table's version; 0 when the sidecar runs alone).
+	Owns(actorType, actorID string) (token uint64, ok bool)
 
 	// InTurn runs fn in the actor's turn on this sidecar, activating the actor if
 	// needed, and returns fn's error. It returns ErrNotOwner without running fn when the
@@ -54,6 +55,9 @@ type Turn struct {
 	// Fence guards writes about the actor against a newer owner; nil when the sidecar
 	// runs alone.
 	Fence *components.Fence
+
+	// Token is the ownership token the turn was admitted under, as Host.Owns reports it.
+	Token uint64
 
 	// Call delivers PUT /actors/{type}/{id}/method/{path} with a JSON body to the app.
 	Call func(ctx context.Context, path string, body []byte) (*appchannel.Response, error)
@@ -164,15 +168,8 @@ func (s *Scheduler) Register(ctx context.Context, req Request) error {
 		return err
 	}
 
-	group, m := s.group(req.ActorType), member(req.ActorID, req.Name)
-	old, _, err := s.get(ctx, group, m)
-	if err != nil {
-		return err
-	}
-	if old != nil && old.sameAs(r) {
-		return nil
-	}
-	return s.put(ctx, group, m, r, "", nil)
+	return s.write(ctx, s.group(req.ActorType), member(req.ActorID, req.Name), r,
+		components.ReminderWrite{KeepSameTag: true})
 }
 
 // Get returns the reminder, or nil when there is none.
@@ -206,16 +203,15 @@ func (s *Scheduler) get(ctx context.Context, group, m string) (*Reminder, string
 	return &r, item.ETag, nil
 }
 
-func (s *Scheduler) put(ctx context.Context, group, m string, r *Reminder, etag string,
-	fence *components.Fence) error {
+// write stores r with its tag, under the conditions in w.
+func (s *Scheduler) write(ctx context.Context, group, m string, r *Reminder,
+	w components.ReminderWrite) error {
 	value, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encoding reminder: %w", err)
 	}
-	err = s.store.PutReminder(ctx, components.ReminderWrite{
-		Group: group, Member: m, Value: value, Due: r.Due, ETag: etag, Fence: fence,
-	})
-	if err != nil {
+	w.Group, w.Member, w.Value, w.Due, w.Tag = group, m, value, r.Due, r.tag()
+	if err := s.store.PutReminder(ctx, w); err != nil {
 		return fmt.Errorf("writing reminder: %w", err)
 	}
 	return nil
@@ -252,13 +248,13 @@ func (s *Scheduler) scan(ctx context.Context, actorType string, deliveries *sync
 			return
 		}
 
-		claimed, err := s.claim(ctx, actorType, group, due, now)
+		claimed, tokens, err := s.claim(ctx, actorType, group, due, now)
 		if err != nil {
 			s.logScanError(ctx, actorType, err)
 			return
 		}
-		for _, m := range claimed {
-			s.start(ctx, actorType, group, m, deliveries)
+		for _, c := range claimed {
+			s.start(ctx, actorType, group, c, tokens[c.Member], deliveries)
 		}
 
 		if len(due) < s.opts.BatchSize {
@@ -275,17 +271,25 @@ func (s *Scheduler) logScanError(ctx context.Context, actorType string, err erro
 }
 
 // claim hides the due entries this sidecar owns (and is not delivering yet) from scans
-// for the claim lease, and returns those it claimed.
+// for the claim lease, and returns those it claimed with the ownership token of each.
 func (s *Scheduler) claim(ctx context.Context, actorType, group string,
-	due []components.DueReminder, now time.Time) ([]string, error) {
+	due []components.DueReminder, now time.Time) (
+	[]components.ClaimedReminder, map[string]uint64, error) {
 	mine := make([]string, 0, len(due))
+	tokens := make(map[string]uint64, len(due))
 	for _, d := range due {
 		actorID, _, ok := parseMember(d.Member)
-		if ok && !s.delivering(group, d.Member) && s.opts.Host.Owns(actorType, actorID) {
+		if !ok || s.delivering(group, d.Member) {
+			continue
+		}
+		if token, owned := s.opts.Host.Owns(actorType, actorID); owned {
 			mine = append(mine, d.Member)
+			tokens[d.Member] = token
 		}
 	}
-	return s.store.ClaimDueReminders(ctx, group, mine, now, now.Add(s.opts.ClaimLease))
+	claimed, err := s.store.ClaimDueReminders(ctx, group, mine, now,
+		now.Add(s.opts.ClaimLease))
+	return claimed, tokens, err
 }
 
 func (s *Scheduler) delivering(group, m string) bool {
@@ -297,14 +301,14 @@ func (s *Scheduler) delivering(group, m string) bool {
 
 // start delivers a claimed reminder in a goroutine of its own, so that a slow actor
 // delays only its own reminders; it waits while MaxDeliveries are in flight.
-func (s *Scheduler) start(ctx context.Context, actorType, group, m string,
-	deliveries *sync.WaitGroup) {
+func (s *Scheduler) start(ctx context.Context, actorType, group string,
+	c components.ClaimedReminder, token uint64, deliveries *sync.WaitGroup) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
 		return
 	}
-	key := group + "\x00" + m
+	key := group + "\x00" + c.Member
 	s.mu.Lock()
 	s.inFlight[key] = struct{}{}
 	s.mu.Unlock()
@@ -316,15 +320,17 @@ func (s *Scheduler) start(ctx context.Context, actorType, group, m string,
 			s.mu.Unlock()
 			<-s.slots
 		}()
-		s.fire(ctx, actorType, group, m)
+		s.fire(ctx, actorType, group, c, token)
 	})
 }
 
 // fire delivers one claimed reminder in its actor's turn.
-func (s *Scheduler) fire(ctx context.Context, actorType, group, m string) {
+func (s *Scheduler) fire(ctx context.Context, actorType, group string,
+	c components.ClaimedReminder, token uint64) {
+	m := c.Member
 	actorID, _, _ := parseMember(m)
 	err := s.opts.Host.InTurn(ctx, actorType, actorID, func(t Turn) error {
-		return s.deliver(ctx, t, group, m)
+		return s.deliver(ctx, t, group, c, token)
 	})
 	switch {
 	case errors.Is(err, ErrNotOwner):
@@ -338,10 +344,14 @@ func (s *Scheduler) fire(ctx context.Context, actorType, group, m string) {
 	}
 }
 
-// deliver runs in the actor's turn: it re-reads the reminder (the scan may be stale),
-// calls the app if it is still due, and writes the outcome under the version it read.
-func (s *Scheduler) deliver(ctx context.Context, t Turn, group, m string) error {
-	r, etag, err := s.get(ctx, group, m)
+// deliver runs in the actor's turn: it calls the app if the reminder is still due and
+// writes the outcome under the version it read. The record read by the claim is current
+// unless the actor changed owners in between (another owner may have fired it); then it
+// is read again. Registrations in between make the final write fail its ETag check.
+func (s *Scheduler) deliver(ctx context.Context, t Turn, group string,
+	c components.ClaimedReminder, token uint64) error {
+	m := c.Member
+	r, etag, err := s.claimedRecord(ctx, t, group, c, token)
 	if err != nil || r == nil {
 		return err // a deleted reminder leaves no index entry behind
 	}
@@ -373,7 +383,22 @@ func (s *Scheduler) deliver(ctx context.Context, t Turn, group, m string) error 
 		r.Attempts++
 		r.Due = now.Add(s.backoff(r.Attempts))
 	}
-	return s.settle(s.put(ctx, group, m, r, etag, t.Fence))
+	return s.settle(s.write(ctx, group, m, r,
+		components.ReminderWrite{ETag: etag, Fence: t.Fence}))
+}
+
+// claimedRecord decodes the record the claim read, or reads it again when the turn was
+// admitted under another ownership token than the claim.
+func (s *Scheduler) claimedRecord(ctx context.Context, t Turn, group string,
+	c components.ClaimedReminder, token uint64) (*Reminder, string, error) {
+	if t.Token != token {
+		return s.get(ctx, group, c.Member)
+	}
+	var r Reminder
+	if err := json.Unmarshal(c.Item.Value, &r); err != nil {
+		return nil, "", fmt.Errorf("decoding reminder %q of %q: %w", c.Member, group, err)
+	}
+	return &r, c.Item.ETag, nil
 }
 
 // advance moves r past a successful fire at now; false when r has no fire left.

@@ -20,14 +20,16 @@ type fakeHost struct {
 	mu       sync.Mutex
 	disowned map[string]bool // actor ids another sidecar owns
 	moving   bool            // InTurn answers ErrNotOwner
+	token    uint64          // the token of turns; Owns reports 0
+	beforeFn func()          // runs in the turn before the delivery
 	turns    map[string]*sync.Mutex
 	call     func(actorID, path string, body []byte) (*appchannel.Response, error)
 }
 
-func (h *fakeHost) Owns(_, actorID string) bool {
+func (h *fakeHost) Owns(_, actorID string) (uint64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return !h.disowned[actorID]
+	return 0, !h.disowned[actorID]
 }
 
 func (h *fakeHost) InTurn(ctx context.Context, _, actorID string, fn func(Turn) error) error {
@@ -45,7 +47,13 @@ func (h *fakeHost) InTurn(ctx context.Context, _, actorID string, fn func(Turn) 
 
 	turn.Lock()
 	defer turn.Unlock()
-	return fn(Turn{Call: func(_ context.Context, path string, body []byte) (
+	h.mu.Lock()
+	token, before := h.token, h.beforeFn
+	h.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	return fn(Turn{Token: token, Call: func(_ context.Context, path string, body []byte) (
 		*appchannel.Response, error) {
 		return h.call(actorID, path, body)
 	}})
@@ -251,4 +259,33 @@ func TestMemberRoundTrip(t *testing.T) {
 		_, _, ok := parseMember(bad)
 		require.False(t, ok, bad)
 	}
+}
+
+func TestSchedulerRereadsAfterOwnershipChange(t *testing.T) {
+	h := startScheduler(t, always200)
+	h.host.mu.Lock()
+	h.host.token = 7 // the turn runs under a newer table than the claim
+	h.host.beforeFn = func() {
+		// Meanwhile another owner fired the reminder and moved it an hour on.
+		r, etag, err := h.s.get(context.Background(), "app||T", member("a", "r"))
+		if err != nil || r == nil {
+			t.Errorf("reading the reminder: %v", err)
+			return
+		}
+		r.Scheduled, r.Due = r.Due.Add(time.Hour), r.Due.Add(time.Hour)
+		err = h.s.write(context.Background(), "app||T", member("a", "r"), r,
+			components.ReminderWrite{ETag: etag})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	h.host.mu.Unlock()
+
+	h.register(t, "a", "r", "", "1h")
+	require.Eventually(t, func() bool {
+		due, err := h.store.DueReminders(context.Background(), "app||T",
+			time.Now().Add(90*time.Minute), 0, 10)
+		return err == nil && len(due) == 1 && due[0].Due.After(time.Now().Add(30*time.Minute))
+	}, 5*time.Second, 5*time.Millisecond)
+	require.Zero(t, h.calls.count("a "), "the stale claim was not delivered")
 }
