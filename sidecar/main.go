@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/troupe-dev/troupe/internal/sidecar"
+	"github.com/troupe-dev/troupe/internal/telemetry"
 )
 
 func main() {
@@ -73,8 +74,11 @@ func parseFlags(args []string) (sidecar.Options, logOptions, []string, error) {
 		int(sidecar.DefaultShutdownTimeout/time.Second), "graceful shutdown bound in seconds")
 	fs.DurationVar(&opts.ActorCallTimeout, "actor-call-timeout", 0,
 		"bound on one call to the app (0: none)")
-	fs.BoolVar(&opts.EnableMetrics, "enable-metrics", true, "serve metrics")
-	fs.IntVar(&opts.MetricsPort, "metrics-port", sidecar.DefaultMetricsPort, "metrics port")
+	fs.BoolVar(&opts.EnableMetrics, "enable-metrics", true, "serve Prometheus metrics")
+	fs.IntVar(&opts.MetricsPort, "metrics-port", sidecar.DefaultMetricsPort,
+		"port of GET /metrics")
+	fs.StringVar(&opts.MetricsListenAddress, "metrics-listen-address", "",
+		"interface the metrics bind (default all)")
 	fs.StringVar(&logOpts.level, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&logOpts.asJSON, "log-as-json", false, "log JSON lines")
 
@@ -171,8 +175,9 @@ func newLogger(o logOptions) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	handlerOpts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, handlerOpts)
 	if o.asJSON {
-		return slog.New(slog.NewJSONHandler(os.Stderr, handlerOpts))
+		h = slog.NewJSONHandler(os.Stderr, handlerOpts)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, handlerOpts))
+	return slog.New(telemetry.LogHandler(h))
 }

@@ -39,7 +39,7 @@ func (a *tracedApp) Invoke(ctx context.Context, r *appchannel.Request) (*appchan
 	start := time.Now()
 	method := methodLabel(r.Path)
 	var span trace.Span
-	if a.t.tracing() {
+	if a.t.traces(ctx) {
 		ctx, span = a.t.Tracing.start(ctx, SpanAppCall, trace.SpanKindClient, a.callAttrs(r, method)...)
 	}
 
@@ -81,7 +81,7 @@ func (a *tracedApp) endCall(span trace.Span, resp *appchannel.Response, err erro
 
 // Deactivate sends the deactivation inside a span of its own.
 func (a *tracedApp) Deactivate(ctx context.Context, actorType, actorID string) error {
-	if !a.t.tracing() {
+	if !a.t.traces(ctx) {
 		return a.next.Deactivate(ctx, actorType, actorID)
 	}
 	attrs := append(actorAttrs(actorType, actorID),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
@@ -37,15 +36,15 @@ func (t *Telemetry) traceUnary(ctx context.Context, req any, info *grpc.UnarySer
 	ctx = t.Tracing.prop.Extract(ctx, mdCarrier(md))
 
 	method := strings.TrimPrefix(info.FullMethod, "/")
-	attrs := []attribute.KeyValue{
-		semconv.RPCSystemNameKey.String("grpc"),
-		semconv.RPCMethodKey.String(method),
-	}
-	if ar, ok := req.(actorRequest); ok {
-		attrs = append(attrs, actorAttrs(ar.GetActorType(), ar.GetActorId())...)
-	}
-	ctx, span := t.Tracing.start(ctx, method, trace.SpanKindServer, attrs...)
+	ctx, span := t.Tracing.start(ctx, method, trace.SpanKindServer)
 	defer span.End()
+	if !span.IsRecording() {
+		return handler(ctx, req)
+	}
+	span.SetAttributes(semconv.RPCSystemNameKey.String("grpc"), semconv.RPCMethodKey.String(method))
+	if ar, ok := req.(actorRequest); ok {
+		span.SetAttributes(actorAttrs(ar.GetActorType(), ar.GetActorId())...)
+	}
 
 	resp, err := handler(ctx, req)
 

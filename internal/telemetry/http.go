@@ -34,10 +34,15 @@ func (t *Telemetry) serveTraced(next http.Handler, w http.ResponseWriter, r *htt
 	}
 
 	ctx := t.Tracing.Extract(r.Context(), r.Header)
-	ctx, span := t.Tracing.start(ctx, r.Method+" "+route, trace.SpanKindServer,
-		requestAttrs(r, route)...)
+	ctx, span := t.Tracing.start(ctx, r.Method+" "+route, trace.SpanKindServer)
 	defer span.End()
+	if !span.IsRecording() {
+		// Sampled out: only the trace context travels on, to the app and other sidecars.
+		next.ServeHTTP(w, r.WithContext(ctx))
+		return
+	}
 
+	span.SetAttributes(requestAttrs(r, route)...)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	next.ServeHTTP(rec, r.WithContext(ctx))
 

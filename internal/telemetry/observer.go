@@ -30,7 +30,7 @@ var _ actors.Observer = observer{}
 
 func (o observer) LookedUp(ctx context.Context, actorType, actorID string, start time.Time,
 	owner string, err error) {
-	if !o.t.tracing() {
+	if !o.t.traces(ctx) {
 		return
 	}
 	o.t.Tracing.record(ctx, SpanLookup, start, err,
@@ -40,7 +40,7 @@ func (o observer) LookedUp(ctx context.Context, actorType, actorID string, start
 func (o observer) TurnWaited(ctx context.Context, actorType, actorID string, start time.Time,
 	err error) {
 	o.t.metrics().turnWaited(actorType, time.Since(start))
-	if o.t.tracing() {
+	if o.t.traces(ctx) {
 		o.t.Tracing.record(ctx, SpanTurnWait, start, err, actorAttrs(actorType, actorID)...)
 	}
 }
@@ -49,7 +49,7 @@ func (o observer) StartForward(ctx context.Context, actorType, actorID, owner st
 	context.Context, func(int, error)) {
 	start := time.Now()
 	var span trace.Span
-	if o.t.tracing() {
+	if o.t.traces(ctx) {
 		attrs := append(actorAttrs(actorType, actorID),
 			semconv.HTTPRequestMethodKey.String(http.MethodPut))
 		attrs = append(attrs, serverAttrs(owner)...)

@@ -36,7 +36,7 @@ type tracedStore struct {
 func (s *tracedStore) Get(ctx context.Context, key string) (components.Item, bool, error) {
 	start := time.Now()
 	var span trace.Span
-	if s.t.tracing() {
+	if s.t.traces(ctx) {
 		ctx, span = s.t.Tracing.start(ctx, SpanStateGet, trace.SpanKindClient,
 			s.system, semconv.DBOperationNameKey.String(opGet))
 	}
@@ -53,7 +53,7 @@ func (s *tracedStore) Get(ctx context.Context, key string) (components.Item, boo
 func (s *tracedStore) Transact(ctx context.Context, txn components.Txn) error {
 	start := time.Now()
 	var span trace.Span
-	if s.t.tracing() {
+	if s.t.traces(ctx) {
 		ctx, span = s.t.Tracing.start(ctx, SpanStateTxn, trace.SpanKindClient,
 			s.system, semconv.DBOperationNameKey.String(opTransact),
 			semconv.DBOperationBatchSizeKey.Int(len(txn.Ops)))

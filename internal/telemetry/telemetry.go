@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Attribute keys troupe adds to the OTel semantic conventions.
@@ -40,6 +41,18 @@ func (t *Telemetry) off() bool { return !t.tracing() && t.metrics() == nil }
 
 // tracing reports whether spans are created.
 func (t *Telemetry) tracing() bool { return t != nil && t.Tracing.Enabled() }
+
+// traces reports whether a child span of ctx's span would be recorded. Under the
+// parent-based sampler a child of an unsampled span never is, so then no child is created
+// at all and ctx's trace context travels on unchanged; this keeps the unsampled calls of
+// a low sampling rate nearly as cheap as no tracing.
+func (t *Telemetry) traces(ctx context.Context) bool {
+	if !t.tracing() {
+		return false
+	}
+	parent := trace.SpanContextFromContext(ctx)
+	return !parent.IsValid() || parent.IsSampled()
+}
 
 func (t *Telemetry) metrics() *Metrics {
 	if t == nil {

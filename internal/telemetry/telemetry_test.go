@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -301,4 +302,20 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	var m dto.Metric
 	require.NoError(t, c.Write(&m))
 	return m.GetCounter().GetValue()
+}
+
+func TestLogHandlerAddsTraceID(t *testing.T) {
+	var out strings.Builder
+	log := slog.New(LogHandler(slog.NewJSONHandler(&out, nil))).With("actor_type", "Cart")
+	ctx := (&Tracing{}).Extract(context.Background(),
+		http.Header{"Traceparent": {callerTraceparent}})
+
+	log.WarnContext(ctx, "store slow")
+	log.Warn("no context")
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2)
+	require.Contains(t, lines[0], `"trace_id":"`+callerTraceID+`"`)
+	require.Contains(t, lines[0], `"actor_type":"Cart"`)
+	require.NotContains(t, lines[1], "trace_id")
 }
