@@ -3,16 +3,15 @@ package examples_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/troupe-dev/troupe/examples/go-sdk/api"
 	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
@@ -30,53 +29,44 @@ func TestGoSDK(t *testing.T) {
 	clientSidecar := c.startSidecar(c.reserveSidecar("gosdk-client"), 0)
 	c.waitConverged(hostSidecar, clientSidecar)
 
-	counterScenario(t, c, hostSidecar, goClient{sidecar: clientSidecar, id: "ada"})
+	counterScenario(t, c, hostSidecar, goCounter(clientSidecar))
 }
 
-// goClient runs the go-sdk example's client against one sidecar, once per call.
-type goClient struct {
-	sidecar *sidecar
-	id      string
+// goCounter returns a counterClient that runs the go-sdk example's client against s, once
+// per call.
+func goCounter(s *sidecar) counterClient {
+	return func(t testing.TB, v any, method string, args ...any) {
+		t.Helper()
+
+		cmdline := []string{"-id", "ada", goCommands[method]}
+		for _, a := range args {
+			arg := fmt.Sprint(a)
+			if method == "startTicking" {
+				arg += "s" // seconds, as the Go client takes Dapr durations
+			}
+			cmdline = append(cmdline, arg)
+		}
+
+		cmd := exec.Command(bin(t, "client"), cmdline...)
+		cmd.Env = append(os.Environ(), append(s.env(), quickRaceExit)...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		require.NoError(t, err, "client %s: %s", cmdline, stderr.String())
+		require.NotContains(t, stderr.String(), "WARNING: DATA RACE")
+
+		// go-sdk prints a line of its own when it connects; the result is the last line.
+		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		last := lines[len(lines)-1]
+		require.NoError(t, json.Unmarshal([]byte(last), v), "client %s printed %q", cmdline, last)
+	}
 }
 
-func (g goClient) greet(t testing.TB, name string) (s string) {
-	g.call(t, &s, "greet", name)
-	return s
-}
-
-func (g goClient) increment(t testing.TB) (n api.Count) {
-	g.call(t, &n, "increment")
-	return n
-}
-
-func (g goClient) startTicking(t testing.TB, every time.Duration) {
-	g.call(t, &api.Schedule{}, "start-ticking", every.String(), every.String())
-}
-
-func (g goClient) fired(t testing.TB) (f api.Fired) {
-	g.call(t, &f, "fired")
-	return f
-}
-
-func (g goClient) stopTicking(t testing.TB) (f api.Fired) {
-	g.call(t, &f, "stop-ticking")
-	return f
-}
-
-// call runs the client with args and decodes the JSON result it prints into v.
-func (g goClient) call(t testing.TB, v any, args ...string) {
-	t.Helper()
-
-	cmd := exec.Command(bin(t, "client"), append([]string{"-id", g.id}, args...)...)
-	cmd.Env = append(os.Environ(), append(g.sidecar.env(), quickRaceExit)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	require.NoError(t, err, "client %s: %s", args, stderr.String())
-	require.NotContains(t, stderr.String(), "WARNING: DATA RACE")
-
-	// go-sdk prints a line of its own when it connects; the result is the last line.
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	last := lines[len(lines)-1]
-	require.NoError(t, json.Unmarshal([]byte(last), v), "client %s printed %q", args, last)
+// goCommands are the go-sdk example client's commands for the Counter's methods.
+var goCommands = map[string]string{
+	"greet":        "greet",
+	"increment":    "increment",
+	"startTicking": "start-ticking",
+	"stopTicking":  "stop-ticking",
+	"fired":        "fired",
 }

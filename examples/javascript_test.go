@@ -3,6 +3,7 @@ package examples_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/troupe-dev/troupe/examples/go-sdk/api"
 	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
@@ -37,7 +37,7 @@ func TestJavaScript(t *testing.T) {
 	c.waitConverged(hostSidecar, clientSidecar)
 
 	client := startLineClient(t, dir, clientSidecar.env(), node, "client.js", "ada")
-	counterScenario(t, c, hostSidecar, client)
+	counterScenario(t, c, hostSidecar, client.call)
 }
 
 // installNodeModules runs npm ci in dir unless node_modules already holds the @dapr/dapr
@@ -90,34 +90,15 @@ func startLineClient(t testing.TB, dir string, env []string, path string,
 	return lc
 }
 
-func (lc *lineClient) greet(t testing.TB, name string) (s string) {
-	lc.call(t, &s, "greet "+name)
-	return s
-}
-
-func (lc *lineClient) increment(t testing.TB) (n api.Count) {
-	lc.call(t, &n, "increment")
-	return n
-}
-
-func (lc *lineClient) startTicking(t testing.TB, every time.Duration) {
-	seconds := strconv.Itoa(int(every / time.Second))
-	lc.call(t, &struct{}{}, "startTicking "+seconds+" "+seconds)
-}
-
-func (lc *lineClient) fired(t testing.TB) (f api.Fired) {
-	lc.call(t, &f, "fired")
-	return f
-}
-
-func (lc *lineClient) stopTicking(t testing.TB) (f api.Fired) {
-	lc.call(t, &f, "stopTicking")
-	return f
-}
-
-// call sends one line and decodes the answer into v; an answer {"error": ...} fails t.
-func (lc *lineClient) call(t testing.TB, v any, line string) {
+// call is a counterClient: it sends the method and its arguments as one line and decodes
+// the answer into v; an answer {"error": ...} fails t.
+func (lc *lineClient) call(t testing.TB, v any, method string, args ...any) {
 	t.Helper()
+
+	line := method
+	for _, a := range args {
+		line += " " + fmt.Sprint(a)
+	}
 
 	_, err := io.WriteString(lc.stdin, line+"\n")
 	require.NoError(t, err)
