@@ -136,8 +136,8 @@ func parseDelete(r *http.Request) (actorPath, error) {
 		return p, err
 	}
 	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
-		return p, apierr.New(apierr.MalformedRequest, "failed deserializing HTTP body: "+
-			"not valid JSON")
+		return p, apierr.New(apierr.MalformedRequest,
+			"failed deserializing HTTP body: not valid JSON")
 	}
 	return p, nil
 }
