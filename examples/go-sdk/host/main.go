@@ -42,12 +42,13 @@ const reminderTimeout = 10 * time.Second
 
 func main() {
 	port := flag.Int("port", 8080, "port the sidecar calls the app on")
-	idle := flag.String("idle-timeout", "", "actorIdleTimeout for Counter (empty: the sidecar's default)")
+	idle := flag.String("idle-timeout", "", "Counter's actorIdleTimeout (empty: the default)")
 	flag.Parse()
 
 	mux := chi.NewRouter()
 	mux.Use(withIdleTimeout(*idle))
-	service := daprhttp.NewServiceWithMux(net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)), mux)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
+	service := daprhttp.NewServiceWithMux(addr, mux)
 	service.RegisterActorImplFactoryContext(func() actor.ServerContext { return &Counter{} })
 
 	log.Printf("serving actor type %s on port %d", api.ActorType, *port)
