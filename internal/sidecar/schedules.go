@@ -2,8 +2,10 @@ package sidecar
 
 import (
 	"context"
+	"time"
 
 	"github.com/troupe-dev/troupe/internal/actors"
+	"github.com/troupe-dev/troupe/internal/apierr"
 	"github.com/troupe-dev/troupe/internal/grpcapi"
 	"github.com/troupe-dev/troupe/internal/reminders"
 )
@@ -11,7 +13,20 @@ import (
 // scheduleAPI serves the gRPC API's reminder and timer RPCs from the actor runtime,
 // once it is ready.
 type scheduleAPI struct {
-	runtime func(ctx context.Context) (*actors.Runtime, error)
+	wait func(ctx context.Context) (*actors.Runtime, error)
+}
+
+// runtime waits for the actor runtime as the other RPCs do: up to 10 s, then
+// ERR_ACTOR_RUNTIME_NOT_FOUND.
+func (a scheduleAPI) runtime(ctx context.Context) (*actors.Runtime, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rt, err := a.wait(ctx)
+	if err != nil {
+		return nil, apierr.New(apierr.ActorRuntimeNotFound,
+			"the actor runtime is not ready: %v", err)
+	}
+	return rt, nil
 }
 
 var (
