@@ -4,6 +4,7 @@
 // latency percentiles and ratios to the baseline.
 //
 //	go run ./cmd/troupe-bench [-duration 5s] [-clients 32] [-actors 100] [-idle-actors 100000]
+//	go run ./cmd/troupe-bench -tracing "$(scripts/jaeger.sh)"   (tracing off / 0.01 / 1)
 package main
 
 import (
@@ -44,6 +45,9 @@ func main() {
 	runner := run
 	if reminderBench.count > 0 {
 		runner = runReminders
+	}
+	if tracingBench.jaeger != "" {
+		runner = runTracing
 	}
 	if err := runner(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "troupe-bench:", err)
