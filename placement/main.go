@@ -18,7 +18,7 @@ func main() {
 	flag.StringVar(&opts.ListenAddress, "listen-address", "", "interface to bind (default all)")
 	flag.IntVar(&opts.Port, "port", opts.Port, "gRPC port sidecars connect to")
 	flag.IntVar(&opts.HealthzPort, "healthz-port", opts.HealthzPort,
-		"HTTP port for /healthz and /placement/state")
+		"HTTP port for /healthz, /placement/state and /metrics")
 	flag.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "debug, info, warn or error")
 	flag.BoolVar(&opts.LogAsJSON, "log-as-json", false, "write logs as JSON")
 	flag.DurationVar(&opts.Heartbeat, "heartbeat", opts.Heartbeat,

@@ -48,9 +48,10 @@ type round struct {
 type outputKind int
 
 const (
-	outSend  outputKind = iota // send msg on session
-	outClose                   // end session with err, after the messages before it
-	outNote                    // log note
+	outSend      outputKind = iota // send msg on session
+	outClose                       // end session with err, after the messages before it
+	outNote                        // log note
+	outCommitted                   // a round committed its table after took (metrics)
 )
 
 // output is one thing the engine wants done; the server carries outputs out in order.
@@ -60,6 +61,7 @@ type output struct {
 	msg     *pb.PlacementMessage
 	err     error
 	note    note
+	took    time.Duration // outCommitted
 }
 
 // note is a log line. Notes with a limitKey are protocol complaints whose repeats the
@@ -468,6 +470,7 @@ func (e *engine) commit(now time.Time) {
 			e.forget(name) // its removal is committed
 		}
 	}
+	e.out = append(e.out, output{kind: outCommitted, took: now.Sub(r.startedAt)})
 	e.notef(slog.LevelInfo, "table committed", "table_version", r.table.Version,
 		"members", len(r.table.Members), "took", now.Sub(r.startedAt).String())
 }

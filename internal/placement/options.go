@@ -32,7 +32,8 @@ type Options struct {
 	ListenAddress string
 	// Port is the gRPC port sidecars connect to; 0 picks a free port (see Server.Addr).
 	Port int
-	// HealthzPort serves GET /healthz and GET /placement/state; 0 picks a free port.
+	// HealthzPort serves GET /healthz, GET /placement/state and GET /metrics (Prometheus);
+	// 0 picks a free port.
 	HealthzPort int
 
 	// Logger receives the service's logs. When nil, Run builds one from LogLevel and

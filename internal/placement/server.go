@@ -67,6 +67,8 @@ type Server struct {
 	engine  *engine
 	streams map[sessionID]*stream
 	limiter *logLimiter
+
+	metrics *metrics
 }
 
 // stream is the server side of one Connect call.
@@ -134,6 +136,7 @@ func New(opts Options) (*Server, error) {
 		}),
 	)
 	pb.RegisterPlacementServer(s.grpc, s)
+	s.metrics = newMetrics(s.State)
 	s.http = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
@@ -375,6 +378,8 @@ func (s *Server) perform(o output) {
 		if st := s.streams[o.session]; st != nil {
 			s.drop(st, o.err)
 		}
+	case outCommitted:
+		s.metrics.committed(o.took)
 	}
 }
 
@@ -412,6 +417,7 @@ func (s *Server) httpHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(st)
 	})
+	mux.Handle("GET /metrics", s.metrics.handler())
 	return mux
 }
 

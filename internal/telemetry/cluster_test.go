@@ -32,6 +32,9 @@ const tracedType = "Traced"
 type cluster struct {
 	a, b *node
 	app  *tracedApp
+
+	// placementMetrics is placement's GET /metrics.
+	placementMetrics string
 }
 
 // node is one running sidecar.
@@ -50,10 +53,10 @@ func startCluster(t *testing.T, tracingYAML string) *cluster {
 	dir := t.TempDir()
 	testutil.WriteRedisComponent(t, dir, redis.Addr())
 	configPath := writeConfiguration(t, tracingYAML)
-	placementAddr := startPlacement(t)
+	placementAddr, placementHTTP := startPlacement(t)
 
 	app := startTracedApp(t)
-	c := &cluster{app: app}
+	c := &cluster{app: app, placementMetrics: "http://" + placementHTTP + "/metrics"}
 	c.b = startNode(t, "traced", app.port(), dir, configPath, placementAddr)
 	app.sidecarURL = c.b.url
 	c.a = startNode(t, "client", 0, dir, configPath, placementAddr)
@@ -69,7 +72,8 @@ func writeConfiguration(t *testing.T, tracingYAML string) string {
 	return path
 }
 
-func startPlacement(t *testing.T) string {
+// startPlacement returns placement's gRPC and HTTP addresses.
+func startPlacement(t *testing.T) (string, string) {
 	opts := placement.DefaultOptions()
 	opts.ListenAddress = "127.0.0.1"
 	opts.Port, opts.HealthzPort = 0, 0
@@ -83,7 +87,7 @@ func startPlacement(t *testing.T) string {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return srv.Addr()
+	return srv.Addr(), srv.HealthzAddr()
 }
 
 func startNode(t *testing.T, appID string, appPort int, resources, configPath,
@@ -187,7 +191,12 @@ func (n *node) invoke(t *testing.T, id, body string, headers ...string) {
 // scrape reads n's metrics as series -> value ("name{labels}" as Prometheus prints them).
 func (n *node) scrape(t *testing.T) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(n.metricsURL)
+	return scrape(t, n.metricsURL)
+}
+
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

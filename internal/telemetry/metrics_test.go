@@ -42,6 +42,17 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 	require.NotContains(t, client, `troupe_actor_calls_total{actor_type="Traced",method="write",outcome="ok"}`,
 		"the client sidecar delivers no calls")
 
+	pl := scrape(t, c.placementMetrics)
+	requireSeries(t, pl, map[string]float64{
+		`troupe_placement_members{connected="true"}`:  2,
+		`troupe_placement_members{connected="false"}`: 0,
+		`troupe_placement_round_in_progress`:          0,
+	})
+	require.Equal(t, owner[`troupe_placement_table_version`], pl[`troupe_placement_table_version`],
+		"the sidecars route by placement's latest table")
+	require.GreaterOrEqual(t, pl[`troupe_placement_dissemination_seconds_count`], 2.0,
+		"one round per join")
+
 	for _, series := range []map[string]float64{owner, client} {
 		for name := range series {
 			require.NotContains(t, name, "secret-id", "actor ids never become label values")
