@@ -11,7 +11,7 @@ import (
 
 // idleTimeout is the actorIdleTimeout the examples' hosts set. Calls of a scenario come
 // well within it; waiting for a deactivation takes about this long.
-const idleTimeout = 2 * time.Second
+const idleTimeout = 3 * time.Second
 
 // tickSeconds is when the scenario's timer and reminder are first due, and their period.
 const tickSeconds = 1
