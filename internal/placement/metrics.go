@@ -23,12 +23,12 @@ type metrics struct {
 }
 
 var (
-	membersDesc = prometheus.NewDesc("troupe_placement_members",
+	membersDesc = prometheus.NewDesc("troupe_placement_server_members",
 		"Sidecars in the membership, by whether their stream is connected.",
 		[]string{"connected"}, nil)
-	versionDesc = prometheus.NewDesc("troupe_placement_table_version",
+	versionDesc = prometheus.NewDesc("troupe_placement_server_table_version",
 		"Version of the last committed placement table.", nil, nil)
-	roundDesc = prometheus.NewDesc("troupe_placement_round_in_progress",
+	roundDesc = prometheus.NewDesc("troupe_placement_server_round_in_progress",
 		"1 while a dissemination round waits for acknowledgements.", nil, nil)
 )
 
@@ -37,7 +37,7 @@ func newMetrics(state func(context.Context) (State, error)) *metrics {
 		reg:   prometheus.NewRegistry(),
 		state: state,
 		rounds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "troupe_placement_dissemination_seconds",
+			Name: "troupe_placement_server_dissemination_seconds",
 			Help: "Time from a round's Prepare to its table's commit.",
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 				2.5, 5, 10, 30},

@@ -44,13 +44,13 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 
 	pl := scrape(t, c.placementMetrics)
 	requireSeries(t, pl, map[string]float64{
-		`troupe_placement_members{connected="true"}`:  2,
-		`troupe_placement_members{connected="false"}`: 0,
-		`troupe_placement_round_in_progress`:          0,
+		`troupe_placement_server_members{connected="true"}`:  2,
+		`troupe_placement_server_members{connected="false"}`: 0,
+		`troupe_placement_server_round_in_progress`:          0,
 	})
-	require.Equal(t, owner[`troupe_placement_table_version`], pl[`troupe_placement_table_version`],
+	require.Equal(t, owner[`troupe_placement_table_version`], pl[`troupe_placement_server_table_version`],
 		"the sidecars route by placement's latest table")
-	require.GreaterOrEqual(t, pl[`troupe_placement_dissemination_seconds_count`], 2.0,
+	require.GreaterOrEqual(t, pl[`troupe_placement_server_dissemination_seconds_count`], 2.0,
 		"one round per join")
 
 	for _, series := range []map[string]float64{owner, client} {
