@@ -40,12 +40,14 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	tel, err := telemetry.New(ctx, telemetry.Config{
-		Tracing: conf.TracingConfig(opts.AppID),
-		Metrics: opts.EnableMetrics,
-	})
+	tracing := conf.TracingConfig(opts.AppID)
+	tel, err := telemetry.New(ctx, telemetry.Config{Tracing: tracing, Metrics: opts.EnableMetrics})
 	if err != nil {
 		return err
+	}
+	if tel.Tracing.Enabled() {
+		log.Info("exporting spans", "endpoint", tracing.Endpoint, "protocol", tracing.Protocol,
+			"sampling_rate", tracing.SamplingRate)
 	}
 	defer flushTelemetry(tel, log)
 
@@ -80,7 +82,7 @@ func openStore(ctx context.Context, opts Options, log *slog.Logger,
 	if err != nil {
 		return nil, fmt.Errorf("opening actor state store: %w", err)
 	}
-	log.Info("actor state store ready", "store", desc)
+	log.Info("actor state store ready", "store", desc.String())
 	return tel.WrapStore(store, telemetry.StoreSystem(desc.Kind)), nil
 }
 
@@ -234,6 +236,7 @@ func (s *sidecar) startMetrics(group *errgroup.Group) {
 	}
 	s.metrics = srv
 	group.Go(srv.Serve)
+	s.log.Info("metrics listening", "address", srv.Addr())
 }
 
 func (s *sidecar) clustered() bool { return len(s.opts.PlacementAddresses) > 0 }

@@ -2,6 +2,7 @@ package telemetry_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 
 	"github.com/troupe-dev/troupe/internal/placement"
 	"github.com/troupe-dev/troupe/internal/sidecar"
+	"github.com/troupe-dev/troupe/internal/telemetry"
 	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
@@ -40,9 +43,29 @@ type cluster struct {
 // node is one running sidecar.
 type node struct {
 	url        string // the Dapr HTTP API
+	grpcAddr   string // the Dapr gRPC API
 	metricsURL string
+	logs       *syncBuffer // its log lines at info level and above, JSON
 	stopped    chan error
 	cancel     context.CancelFunc
+}
+
+// syncBuffer is a buffer that a logger writes to while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startCluster starts the cluster; tracingYAML is the tracing section of the sidecars'
@@ -109,11 +132,13 @@ func startNode(t *testing.T, appID string, appPort int, resources, configPath,
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &node{
 		url:        "http://127.0.0.1:" + strconv.Itoa(o.HTTPPort),
+		grpcAddr:   "127.0.0.1:" + strconv.Itoa(o.GRPCPort),
 		metricsURL: "http://127.0.0.1:" + strconv.Itoa(o.MetricsPort) + "/metrics",
+		logs:       &syncBuffer{},
 		stopped:    make(chan error, 1),
 		cancel:     cancel,
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(n.logs, nil)))
 	go func() { n.stopped <- sidecar.Run(ctx, o, log) }()
 	t.Cleanup(func() { n.stop(t) })
 
@@ -224,6 +249,15 @@ type tracedApp struct {
 	ln         net.Listener
 	srv        *http.Server
 	sidecarURL string
+
+	mu           sync.Mutex
+	traceparents []string // of the write calls received
+}
+
+func (a *tracedApp) received() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.traceparents...)
 }
 
 func startTracedApp(t *testing.T) *tracedApp {
@@ -248,6 +282,9 @@ func startTracedApp(t *testing.T) *tracedApp {
 func (a *tracedApp) port() int { return a.ln.Addr().(*net.TCPAddr).Port }
 
 func (a *tracedApp) write(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.traceparents = append(a.traceparents, r.Header.Get("traceparent"))
+	a.mu.Unlock()
 	body, _ := io.ReadAll(r.Body)
 	ops := `[{"operation":"upsert","request":{"key":"v","value":` + strconv.Quote(string(body)) +
 		`}}]`

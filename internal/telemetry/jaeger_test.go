@@ -155,5 +155,5 @@ func TestForwardedCallTraceInJaeger(t *testing.T) {
 		return len(spans) >= len(forwardedWriteTree)+1
 	}, 20*time.Second, 100*time.Millisecond, "jaeger did not return the whole trace; see %s",
 		j.logPath)
-	requireTree(t, spans, traceID, callerID, forwardedWriteTree)
+	requireTree(t, spans, traceID, callerID, httpInvokeSpan, forwardedWriteTree)
 }

@@ -1,6 +1,7 @@
 package telemetry_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -11,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	runtimev1pb "github.com/dapr/dapr/pkg/proto/runtime/v1"
 	"github.com/stretchr/testify/require"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -35,11 +40,23 @@ func (s span) String() string { return s.name + "@" + s.service }
 // service parentSvc.
 type edge struct{ child, childSvc, parent, parentSvc string }
 
+// httpInvokeSpan is the client sidecar's span of an HTTP actor call.
+const httpInvokeSpan = "POST " + invokeRoute
+
 // forwardedWriteTree is the tree of one call made to the client sidecar for an actor on
 // the "traced" sidecar, whose app writes state during the call.
-var forwardedWriteTree = []edge{
-	{"placement lookup", "client", "POST " + invokeRoute, "client"},
-	{"actor forward", "client", "POST " + invokeRoute, "client"},
+var forwardedWriteTree = forwardedWriteUnder(httpInvokeSpan)
+
+// forwardedWriteUnder is forwardedWriteTree for a call the client sidecar received as root.
+func forwardedWriteUnder(root string) []edge {
+	return append([]edge{
+		{"placement lookup", "client", root, "client"},
+		{"actor forward", "client", root, "client"},
+	}, ownerWriteTree...)
+}
+
+// ownerWriteTree is the owner's part of forwardedWriteTree.
+var ownerWriteTree = []edge{
 	{"PUT " + invokeRoute, "traced", "actor forward", "client"},
 	{"placement lookup", "traced", "PUT " + invokeRoute, "traced"},
 	{"state transact", "traced", "PUT " + invokeRoute, "traced"}, // the owner's fence claim
@@ -49,9 +66,10 @@ var forwardedWriteTree = []edge{
 	{"state transact", "traced", "POST " + stateRoute, "traced"},
 }
 
-// requireTree checks that spans form one trace, rooted at the caller's span callerID,
-// with every edge of want, each child inside its parent's time span.
-func requireTree(t *testing.T, spans []span, traceID, callerID string, want []edge) {
+// requireTree checks that spans form one trace, rooted at the caller's span callerID by
+// a client sidecar span named root, with every edge of want, each child inside its
+// parent's time span.
+func requireTree(t *testing.T, spans []span, traceID, callerID, root string, want []edge) {
 	t.Helper()
 	byID := make(map[string]span, len(spans))
 	for _, s := range spans {
@@ -66,7 +84,7 @@ func requireTree(t *testing.T, spans []span, traceID, callerID string, want []ed
 		}
 	}
 	require.Len(t, roots, 1, "one span is the caller's child: %v", spans)
-	require.Equal(t, "POST "+invokeRoute+"@client", roots[0].String())
+	require.Equal(t, root+"@client", roots[0].String())
 
 	for _, e := range want {
 		require.True(t, hasEdge(byID, e), "no span %s@%s under %s@%s in %v",
@@ -181,7 +199,7 @@ func TestForwardedCallIsOneTrace(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return len(col.trace(traceID)) >= len(forwardedWriteTree)+1
 	}, 10*time.Second, 20*time.Millisecond, "spans did not arrive")
-	requireTree(t, col.trace(traceID), traceID, callerID, forwardedWriteTree)
+	requireTree(t, col.trace(traceID), traceID, callerID, httpInvokeSpan, forwardedWriteTree)
 }
 
 func TestSamplingZeroExportsNothing(t *testing.T) {
@@ -199,4 +217,47 @@ func TestSamplingZeroExportsNothing(t *testing.T) {
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	require.Empty(t, col.spans)
+}
+
+func TestGRPCCallIsOneTrace(t *testing.T) {
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+	col := startCollector(t)
+	c := startCluster(t, "  tracing:\n    samplingRate: \"1\"\n    otel:\n"+
+		"      endpointAddress: "+col.addr()+"\n      protocol: http\n")
+	conn, err := grpc.NewClient(c.a.grpcAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+
+	header, traceID, callerID := newTraceparent()
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "traceparent", header)
+	_, err = runtimev1pb.NewDaprClient(conn).InvokeActor(ctx, &runtimev1pb.InvokeActorRequest{
+		ActorType: tracedType, ActorId: "g1", Method: "write", Data: []byte("x"),
+	})
+	require.NoError(t, err)
+
+	const root = "dapr.proto.runtime.v1.Dapr/InvokeActor"
+	want := forwardedWriteUnder(root)
+	require.Eventually(t, func() bool { return len(col.trace(traceID)) >= len(want)+1 },
+		10*time.Second, 20*time.Millisecond, "spans did not arrive")
+	requireTree(t, col.trace(traceID), traceID, callerID, root, want)
+}
+
+func TestUnsampledCallerIsPropagatedNotRecorded(t *testing.T) {
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+	col := startCollector(t)
+	c := startCluster(t, "  tracing:\n    samplingRate: \"1\"\n    otel:\n"+
+		"      endpointAddress: "+col.addr()+"\n      protocol: http\n")
+
+	header, traceID, _ := newTraceparent()
+	unsampled := strings.TrimSuffix(header, "-01") + "-00"
+	c.a.invoke(t, "u1", "x", "traceparent", unsampled)
+	c.a.stop(t)
+	c.b.stop(t)
+
+	require.Empty(t, col.trace(traceID), "the caller chose not to record this trace")
+	got := c.app.received()
+	require.Len(t, got, 1)
+	require.Contains(t, got[0], traceID, "the app still joins the caller's trace")
+	require.True(t, strings.HasSuffix(got[0], "-00"), "and hears it is not sampled: %s", got[0])
 }
