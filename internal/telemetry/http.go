@@ -34,7 +34,9 @@ func (t *Telemetry) serveTraced(next http.Handler, w http.ResponseWriter, r *htt
 	}
 
 	ctx := t.Tracing.Extract(r.Context(), r.Header)
-	ctx, span := t.Tracing.start(ctx, r.Method+" "+route, trace.SpanKindServer)
+	// The name is completed once the span is known to be recorded, sparing sampled-out
+	// requests the string building.
+	ctx, span := t.Tracing.start(ctx, route, trace.SpanKindServer)
 	defer span.End()
 	if !span.IsRecording() {
 		// Sampled out: only the trace context travels on, to the app and other sidecars.
@@ -42,6 +44,7 @@ func (t *Telemetry) serveTraced(next http.Handler, w http.ResponseWriter, r *htt
 		return
 	}
 
+	span.SetName(r.Method + " " + route)
 	span.SetAttributes(requestAttrs(r, route)...)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	next.ServeHTTP(rec, r.WithContext(ctx))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/troupe-dev/troupe/internal/telemetry"
 )
 
 // Span names the sidecars give the steps of a forwarded call that writes state.
@@ -260,4 +263,35 @@ func TestUnsampledCallerIsPropagatedNotRecorded(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Contains(t, got[0], traceID, "the app still joins the caller's trace")
 	require.True(t, strings.HasSuffix(got[0], "-00"), "and hears it is not sampled: %s", got[0])
+}
+
+func TestExporterEndpoints(t *testing.T) {
+	col := startCollector(t)
+	for _, tc := range []struct {
+		name string
+		cfg  telemetry.TracingConfig
+		env  string
+	}{
+		{name: "host:port", cfg: telemetry.TracingConfig{Endpoint: col.addr(), Protocol: "http"}},
+		{name: "url", cfg: telemetry.TracingConfig{Endpoint: col.srv.URL + "/v1/traces",
+			Protocol: "http"}},
+		{name: "environment", env: col.srv.URL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", tc.env)
+			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+			tc.cfg.ServiceName, tc.cfg.SamplingRate = "endpoint-"+tc.name, "1"
+			tel, err := telemetry.New(context.Background(), telemetry.Config{Tracing: tc.cfg})
+			require.NoError(t, err)
+			require.True(t, tel.Tracing.Enabled())
+
+			_, end := tel.StartFiring(context.Background(), telemetry.Timer, "T", "1", "t")
+			end(nil)
+			require.NoError(t, tel.Shutdown(context.Background()), "flushes the span")
+
+			col.mu.Lock()
+			defer col.mu.Unlock()
+			require.Contains(t, fmt.Sprint(col.spans), "timer fire@endpoint-"+tc.name)
+		})
+	}
 }

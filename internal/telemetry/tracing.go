@@ -52,12 +52,13 @@ type TracingConfig struct {
 	// the environment's); OTEL_TRACES_SAMPLER is honoured then.
 	SamplingRate string
 
-	// Endpoint is the OTLP collector's host:port (otel.endpointAddress). Empty means the
+	// Endpoint is the OTLP collector's host:port (otel.endpointAddress), or a URL
+	// (http://host:4318/v1/traces), whose scheme then decides TLS. Empty means the
 	// endpoint of OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, and
 	// tracing is off when neither is set.
 	Endpoint string
 
-	// Secure selects TLS towards Endpoint (otel.isSecure).
+	// Secure selects TLS towards a host:port Endpoint (otel.isSecure).
 	Secure bool
 
 	// Protocol is ProtocolGRPC (default, port 4317) or ProtocolHTTP (OTLP/HTTP protobuf,
@@ -145,7 +146,10 @@ func newExporter(ctx context.Context, cfg TracingConfig) (sdktrace.SpanExporter,
 	switch protocol {
 	case "", ProtocolGRPC:
 		var opts []otlptracegrpc.Option
-		if cfg.Endpoint != "" {
+		switch {
+		case isURL(cfg.Endpoint):
+			opts = append(opts, otlptracegrpc.WithEndpointURL(cfg.Endpoint))
+		case cfg.Endpoint != "":
 			opts = append(opts, otlptracegrpc.WithEndpoint(cfg.Endpoint))
 			if !cfg.Secure {
 				opts = append(opts, otlptracegrpc.WithInsecure())
@@ -154,7 +158,10 @@ func newExporter(ctx context.Context, cfg TracingConfig) (sdktrace.SpanExporter,
 		exp, err = otlptracegrpc.New(ctx, opts...)
 	case ProtocolHTTP, "http/protobuf":
 		var opts []otlptracehttp.Option
-		if cfg.Endpoint != "" {
+		switch {
+		case isURL(cfg.Endpoint):
+			opts = append(opts, otlptracehttp.WithEndpointURL(cfg.Endpoint))
+		case cfg.Endpoint != "":
 			opts = append(opts, otlptracehttp.WithEndpoint(cfg.Endpoint))
 			if !cfg.Secure {
 				opts = append(opts, otlptracehttp.WithInsecure())
@@ -169,6 +176,8 @@ func newExporter(ctx context.Context, cfg TracingConfig) (sdktrace.SpanExporter,
 	}
 	return exp, nil
 }
+
+func isURL(endpoint string) bool { return strings.Contains(endpoint, "://") }
 
 func envProtocol() string {
 	if p := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"); p != "" {
