@@ -35,7 +35,8 @@ type tracedApp struct {
 }
 
 // Invoke delivers a method, reminder or timer call inside an "app call" client span.
-func (a *tracedApp) Invoke(ctx context.Context, r *appchannel.Request) (*appchannel.Response, error) {
+func (a *tracedApp) Invoke(ctx context.Context, r *appchannel.Request) (
+	*appchannel.Response, error) {
 	start := time.Now()
 	method := methodLabel(r.Path)
 	var span trace.Span

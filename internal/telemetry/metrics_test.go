@@ -39,7 +39,8 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 		`troupe_actor_forwards_total{actor_type="Traced",outcome="ok"}`:    calls,
 		`troupe_actor_forward_duration_seconds_count{actor_type="Traced"}`: calls,
 	})
-	require.NotContains(t, client, `troupe_actor_calls_total{actor_type="Traced",method="write",outcome="ok"}`,
+	require.NotContains(t, client,
+		`troupe_actor_calls_total{actor_type="Traced",method="write",outcome="ok"}`,
 		"the client sidecar delivers no calls")
 
 	pl := scrape(t, c.placementMetrics)
@@ -48,7 +49,8 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 		`troupe_placement_server_members{connected="false"}`: 0,
 		`troupe_placement_server_round_in_progress`:          0,
 	})
-	require.Equal(t, owner[`troupe_placement_table_version`], pl[`troupe_placement_server_table_version`],
+	require.Equal(t, owner[`troupe_placement_table_version`],
+		pl[`troupe_placement_server_table_version`],
 		"the sidecars route by placement's latest table")
 	require.GreaterOrEqual(t, pl[`troupe_placement_server_dissemination_seconds_count`], 2.0,
 		"one round per join")
