@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/mux"
 	"github.com/stretchr/testify/require"
 
 	"github.com/troupe-dev/troupe/components/sqlitestore"
@@ -82,6 +85,10 @@ func sidecarMetricNames(t *testing.T) map[string]bool {
 	defer store.Close()
 	_, _, err = tel.WrapStore(store, "sqlite").Get(ctx, "k")
 	require.NoError(t, err)
+	router := mux.NewRouter()
+	router.Use(tel.HTTPMiddleware())
+	router.HandleFunc("/v1.0/healthz", func(http.ResponseWriter, *http.Request) {})
+	router.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1.0/healthz", nil))
 	tel.Metrics.ObserveRuntime(telemetry.RuntimeSource{
 		ActiveCounts:    func() map[string]int { return map[string]int{"T": 1} },
 		PlacementStatus: func() (uint64, bool, bool) { return 3, true, true },

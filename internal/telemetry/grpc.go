@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"strings"
+	"time"
 
 	otelcodes "go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -12,14 +13,30 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// GRPCServerOptions returns the options that trace a gRPC server's unary calls, or none
-// when tracing is off. Put them before the server's own interceptors so that the span
-// covers them too.
+// GRPCServerOptions returns the options that trace and count a gRPC server's unary
+// calls, or none when telemetry is off. Put them before the server's own interceptors so
+// that the span covers them too.
 func (t *Telemetry) GRPCServerOptions() []grpc.ServerOption {
-	if !t.tracing() {
+	if t.off() {
 		return nil
 	}
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(t.traceUnary)}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(t.observeUnary)}
+}
+
+// observeUnary counts a unary call and runs it traced.
+func (t *Telemetry) observeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
+	handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	var resp any
+	var err error
+	if t.tracing() {
+		resp, err = t.traceUnary(ctx, req, info, handler)
+	} else {
+		resp, err = handler(ctx, req)
+	}
+	route := strings.TrimPrefix(info.FullMethod, "/")
+	t.metrics().apiRequest(protocolGRPC, route, status.Code(err).String(), time.Since(start))
+	return resp, err
 }
 
 // actorRequest is implemented by the Dapr API's actor request messages.

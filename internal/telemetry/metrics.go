@@ -54,6 +54,8 @@ type Metrics struct {
 	forwardSecs   *prometheus.HistogramVec
 	stateOps      *prometheus.CounterVec
 	stateSeconds  *prometheus.HistogramVec
+	apiRequests   *prometheus.CounterVec
+	apiSeconds    *prometheus.HistogramVec
 	registered    map[string]*prometheus.CounterVec // by schedule kind
 	fired         map[string]*prometheus.CounterVec // by schedule kind
 
@@ -84,6 +86,12 @@ func NewMetrics() *Metrics {
 		"Actor state store operations, by outcome.", "operation", "outcome")
 	m.stateSeconds = m.histogram("troupe_state_operation_duration_seconds",
 		"Latency of actor state store operations.", "operation")
+	m.apiRequests = m.counter("troupe_api_requests_total",
+		"Requests to the Dapr HTTP and gRPC APIs (internal forwards included), by route "+
+			"template or RPC and status code.", "protocol", "route", "code")
+	m.apiSeconds = m.histogram("troupe_api_request_duration_seconds",
+		"Time the sidecar took to answer an API request, forwards and turn waits included.",
+		"protocol", "route")
 	m.registered = map[string]*prometheus.CounterVec{
 		Reminder: m.counter("troupe_reminders_registered_total",
 			"Reminders created or replaced through this sidecar.", "actor_type"),
@@ -150,6 +158,20 @@ func (m *Metrics) callDone(actorType, method, outcome string, d time.Duration) {
 	method = m.methods.label(actorType, method)
 	m.calls.WithLabelValues(actorType, method, outcome).Inc()
 	m.callSeconds.WithLabelValues(actorType, method).Observe(d.Seconds())
+}
+
+// Protocols of troupe_api_requests_total.
+const (
+	protocolHTTP = "http"
+	protocolGRPC = "grpc"
+)
+
+func (m *Metrics) apiRequest(protocol, route, code string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.apiRequests.WithLabelValues(protocol, route, code).Inc()
+	m.apiSeconds.WithLabelValues(protocol, route).Observe(d.Seconds())
 }
 
 func (m *Metrics) turnWaited(actorType string, d time.Duration) {

@@ -34,8 +34,19 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 	require.Positive(t, owner[`troupe_placement_table_version`])
 	require.Positive(t, owner[`go_goroutines`], "Go runtime metrics are exported")
 
+	const (
+		invokeSeries = `{code="200",protocol="http",` +
+			`route="/v1.0/actors/{actorType}/{actorId}/method/{method}"}`
+		stateSeries = `{code="204",protocol="http",route="/v1.0/actors/{actorType}/{actorId}/state"}`
+	)
+	requireSeries(t, owner, map[string]float64{
+		"troupe_api_requests_total" + invokeSeries: calls, // forwarded to its internal API
+		"troupe_api_requests_total" + stateSeries:  calls, // the app's state writes
+	})
+
 	client := c.a.scrape(t)
 	requireSeries(t, client, map[string]float64{
+		"troupe_api_requests_total" + invokeSeries:                         calls,
 		`troupe_actor_forwards_total{actor_type="Traced",outcome="ok"}`:    calls,
 		`troupe_actor_forward_duration_seconds_count{actor_type="Traced"}`: calls,
 	})

@@ -172,6 +172,25 @@ func TestGRPCInterceptorJoinsCallerTrace(t *testing.T) {
 	require.Equal(t, otelcodes.Error, span.Status().Code)
 }
 
+func TestGRPCCallsAreCountedWithoutTracing(t *testing.T) {
+	tel := &Telemetry{Metrics: NewMetrics()}
+	info := &grpc.UnaryServerInfo{FullMethod: "/dapr.proto.runtime.v1.Dapr/GetActorState"}
+	ok := func(context.Context, any) (any, error) { return nil, nil }
+	fail := func(context.Context, any) (any, error) {
+		return nil, status.Error(codes.Internal, "boom")
+	}
+
+	chain := tel.GRPCServerOptions()
+	require.Len(t, chain, 1, "metrics alone install the interceptor")
+	tel.observeUnary(context.Background(), nil, info, ok)
+	tel.observeUnary(context.Background(), nil, info, fail)
+
+	reqs := tel.Metrics.apiRequests
+	rpc := "dapr.proto.runtime.v1.Dapr/GetActorState"
+	require.Equal(t, 1.0, counterValue(t, reqs.WithLabelValues("grpc", rpc, "OK")))
+	require.Equal(t, 1.0, counterValue(t, reqs.WithLabelValues("grpc", rpc, "Internal")))
+}
+
 type fakeActorRequest struct{ typ, id string }
 
 func (r fakeActorRequest) GetActorType() string { return r.typ }
