@@ -91,10 +91,11 @@ func New(opts Options) http.Handler {
 	// Full paths rather than a subrouter: gorilla/mux answers a wrong verb on a subrouter
 	// route with 404 instead of 405.
 	const actor = "/v1.0/actors/{actorType}/{actorId}"
-	r.HandleFunc(actor+"/method/{method}", s.invoke).
+	r.HandleFunc(actor+"/method/{method}", s.actorRoute("method", invoke)).
 		Methods(http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete)
-	r.HandleFunc(actor+"/state/{key}", s.getState).Methods(http.MethodGet)
-	r.HandleFunc(actor+"/state", s.transactState).Methods(http.MethodPost, http.MethodPut)
+	r.HandleFunc(actor+"/state/{key}", s.actorRoute("key", getState)).Methods(http.MethodGet)
+	r.HandleFunc(actor+"/state", s.actorRoute("", transactState)).
+		Methods(http.MethodPost, http.MethodPut)
 	s.routeSchedules(r, actor)
 
 	// The actor routes come first: mux tries routes in order, and they carry the load.
@@ -238,23 +239,32 @@ func (s *server) runtime(r *http.Request) (*actors.Runtime, error) {
 	return rt, nil
 }
 
-func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
-	p, err := parseActorPath(r, "method")
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+// actorHandler serves an actor route once its path is parsed and the runtime is ready;
+// an error it returns is written in the contract's shape.
+type actorHandler func(http.ResponseWriter, *http.Request, *actors.Runtime, actorPath) error
+
+// actorRoute adapts h: it parses the path (nameVar names the variable after the actor, if
+// any), waits for the runtime, and writes any error.
+func (s *server) actorRoute(nameVar string, h actorHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := parseActorPath(r, nameVar)
+		if err == nil {
+			var rt *actors.Runtime
+			if rt, err = s.runtime(r); err == nil {
+				err = h(w, r, rt, p)
+			}
+		}
+		if err != nil {
+			apierr.WriteHTTP(w, err)
+		}
 	}
+}
+
+func invoke(w http.ResponseWriter, r *http.Request, rt *actors.Runtime, p actorPath) error {
 	body, err := readBody(r)
 	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return err
 	}
-	rt, err := s.runtime(r)
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
-	}
-
 	resp, err := rt.Invoke(r.Context(), &appchannel.Request{
 		ActorType:   p.actorType,
 		ActorID:     p.actorID,
@@ -265,10 +275,10 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		Header:      r.Header,
 	})
 	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return err
 	}
 	writeAppResponse(w, resp)
+	return nil
 }
 
 // writeAppResponse passes the app's answer to the caller: headers, status and body.
@@ -286,58 +296,34 @@ func writeAppResponse(w http.ResponseWriter, resp *appchannel.Response) {
 	w.Write(resp.Body)
 }
 
-func (s *server) getState(w http.ResponseWriter, r *http.Request) {
-	p, err := parseActorPath(r, "key")
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
-	}
-	rt, err := s.runtime(r)
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
-	}
-
+func getState(w http.ResponseWriter, r *http.Request, rt *actors.Runtime, p actorPath) error {
 	value, found, err := rt.GetState(r.Context(), p.actorType, p.actorID, p.name)
 	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return err
 	}
 	if !found {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(value)
+	return nil
 }
 
-func (s *server) transactState(w http.ResponseWriter, r *http.Request) {
-	p, err := parseActorPath(r, "")
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
-	}
+func transactState(w http.ResponseWriter, r *http.Request, rt *actors.Runtime, p actorPath) error {
 	body, err := readBody(r)
 	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return err
 	}
 	ops, err := ParseTransaction(body)
 	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return err
 	}
-	rt, err := s.runtime(r)
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
-	}
-
 	if err := rt.TransactState(r.Context(), p.actorType, p.actorID, ops); err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
