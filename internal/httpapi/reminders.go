@@ -14,12 +14,15 @@ import (
 
 // routeSchedules adds the reminder and timer routes of contract §1.4-1.5.
 func (s *server) routeSchedules(r *mux.Router, actor string) {
-	r.HandleFunc(actor+"/reminders/{name}", s.registerReminder).
+	const reminder, timer = "/reminders/{name}", "/timers/{name}"
+	r.HandleFunc(actor+reminder, s.actorRoute("name", registerReminder)).
 		Methods(http.MethodPost, http.MethodPut)
-	r.HandleFunc(actor+"/reminders/{name}", s.getReminder).Methods(http.MethodGet)
-	r.HandleFunc(actor+"/reminders/{name}", s.deleteReminder).Methods(http.MethodDelete)
-	r.HandleFunc(actor+"/timers/{name}", s.registerTimer).Methods(http.MethodPost, http.MethodPut)
-	r.HandleFunc(actor+"/timers/{name}", s.deleteTimer).Methods(http.MethodDelete)
+	r.HandleFunc(actor+reminder, s.actorRoute("name", getReminder)).Methods(http.MethodGet)
+	r.HandleFunc(actor+reminder, s.actorRoute("name", deleteReminder)).
+		Methods(http.MethodDelete)
+	r.HandleFunc(actor+timer, s.actorRoute("name", registerTimer)).
+		Methods(http.MethodPost, http.MethodPut)
+	r.HandleFunc(actor+timer, s.actorRoute("name", deleteTimer)).Methods(http.MethodDelete)
 }
 
 // scheduleBody is the body of a reminder or timer registration. Unknown fields are
@@ -39,13 +42,9 @@ type reminderAnswer struct {
 	DueTime string          `json:"dueTime,omitempty"`
 }
 
-// parseSchedule reads the addressed actor and name and a registration body, which must
-// be a JSON object ({} is enough).
-func parseSchedule(r *http.Request) (reminders.Request, string, error) {
-	p, err := parseActorPath(r, "name")
-	if err != nil {
-		return reminders.Request{}, "", err
-	}
+// parseSchedule reads a registration body for the addressed actor and name; it must be
+// a JSON object ({} is enough).
+func parseSchedule(r *http.Request, p actorPath) (reminders.Request, string, error) {
 	body, err := readBody(r)
 	if err != nil {
 		return reminders.Request{}, "", err
@@ -66,109 +65,84 @@ func parseSchedule(r *http.Request) (reminders.Request, string, error) {
 	}, b.Callback, nil
 }
 
-// scheduleCall is what every reminder and timer handler does once its input is read:
-// wait for the runtime, run op, and answer 204 or the error.
-func (s *server) scheduleCall(w http.ResponseWriter, r *http.Request,
-	op func(*actors.Runtime) error) {
-	rt, err := s.runtime(r)
+// noContent answers 204 when err is nil and returns err otherwise.
+func noContent(w http.ResponseWriter, err error) error {
 	if err == nil {
-		err = op(rt)
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return err
 }
 
-func (s *server) registerReminder(w http.ResponseWriter, r *http.Request) {
-	req, _, err := parseSchedule(r)
+func registerReminder(w http.ResponseWriter, r *http.Request, p actorPath) (serve, error) {
+	req, _, err := parseSchedule(r, p)
 	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return nil, err
 	}
-	s.scheduleCall(w, r, func(rt *actors.Runtime) error {
-		return rt.RegisterReminder(r.Context(), req)
-	})
+	return func(rt *actors.Runtime) error {
+		return noContent(w, rt.RegisterReminder(r.Context(), req))
+	}, nil
 }
 
-func (s *server) registerTimer(w http.ResponseWriter, r *http.Request) {
-	req, callback, err := parseSchedule(r)
+func registerTimer(w http.ResponseWriter, r *http.Request, p actorPath) (serve, error) {
+	req, callback, err := parseSchedule(r, p)
 	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return nil, err
 	}
-	s.scheduleCall(w, r, func(rt *actors.Runtime) error {
-		return rt.RegisterTimer(r.Context(), actors.TimerRequest{Request: req, Callback: callback})
-	})
+	timer := actors.TimerRequest{Request: req, Callback: callback}
+	return func(rt *actors.Runtime) error {
+		return noContent(w, rt.RegisterTimer(r.Context(), timer))
+	}, nil
 }
 
-func (s *server) deleteReminder(w http.ResponseWriter, r *http.Request) {
-	p, err := parseDelete(r)
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+func deleteReminder(w http.ResponseWriter, r *http.Request, p actorPath) (serve, error) {
+	if err := checkOptionalJSON(r); err != nil {
+		return nil, err
 	}
-	s.scheduleCall(w, r, func(rt *actors.Runtime) error {
-		return rt.UnregisterReminder(r.Context(), p.actorType, p.actorID, p.name)
-	})
+	return func(rt *actors.Runtime) error {
+		return noContent(w, rt.UnregisterReminder(r.Context(), p.actorType, p.actorID, p.name))
+	}, nil
 }
 
-func (s *server) deleteTimer(w http.ResponseWriter, r *http.Request) {
-	p, err := parseDelete(r)
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+func deleteTimer(w http.ResponseWriter, r *http.Request, p actorPath) (serve, error) {
+	if err := checkOptionalJSON(r); err != nil {
+		return nil, err
 	}
-	s.scheduleCall(w, r, func(rt *actors.Runtime) error {
-		return rt.UnregisterTimer(r.Context(), p.actorType, p.actorID, p.name)
-	})
+	return func(rt *actors.Runtime) error {
+		return noContent(w, rt.UnregisterTimer(r.Context(), p.actorType, p.actorID, p.name))
+	}, nil
 }
 
-// parseDelete reads the addressed name; a body is optional but must be JSON if present.
-func parseDelete(r *http.Request) (actorPath, error) {
-	p, err := parseActorPath(r, "name")
-	if err != nil {
-		return p, err
-	}
+// checkOptionalJSON reads a delete's body, which is optional but must be JSON if present.
+func checkOptionalJSON(r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
-		return p, err
+		return err
 	}
 	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
-		return p, apierr.New(apierr.MalformedRequest,
+		return apierr.New(apierr.MalformedRequest,
 			"failed deserializing HTTP body: not valid JSON")
 	}
-	return p, nil
+	return nil
 }
 
-func (s *server) getReminder(w http.ResponseWriter, r *http.Request) {
-	p, err := parseActorPath(r, "name")
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
-	}
-	rt, err := s.runtime(r)
-	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
-	}
+func getReminder(w http.ResponseWriter, r *http.Request, p actorPath) (serve, error) {
+	return func(rt *actors.Runtime) error { return writeReminder(w, r, rt, p) }, nil
+}
 
+func writeReminder(w http.ResponseWriter, r *http.Request, rt *actors.Runtime, p actorPath) error {
 	rem, err := rt.GetReminder(r.Context(), p.actorType, p.actorID, p.name)
 	if err != nil {
-		apierr.WriteHTTP(w, err)
-		return
+		return err
 	}
 	body := []byte("null")
 	if rem != nil {
 		body, err = json.Marshal(reminderAnswer{Period: rem.Period, Data: rem.Data,
 			DueTime: rem.DueTime})
 		if err != nil {
-			apierr.WriteHTTP(w, apierr.New(apierr.ActorReminderGet,
-				"error getting actor reminder: %w", err))
-			return
+			return apierr.New(apierr.ActorReminderGet, "error getting actor reminder: %w", err)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(body)
+	return nil
 }

@@ -239,46 +239,62 @@ func (s *server) runtime(r *http.Request) (*actors.Runtime, error) {
 	return rt, nil
 }
 
-// actorHandler serves an actor route once its path is parsed and the runtime is ready;
-// an error it returns is written in the contract's shape.
-type actorHandler func(http.ResponseWriter, *http.Request, *actors.Runtime, actorPath) error
+// actorHandler reads and checks an actor request whose path is parsed, and returns the
+// step that serves it once the runtime is ready. Bad input is thus refused at once, even
+// while the runtime is still starting.
+type actorHandler func(http.ResponseWriter, *http.Request, actorPath) (serve, error)
+
+// serve answers a checked request with the runtime.
+type serve func(*actors.Runtime) error
 
 // actorRoute adapts h: it parses the path (nameVar names the variable after the actor, if
-// any), waits for the runtime, and writes any error.
+// any), runs h, waits for the runtime, serves, and writes any error in the contract's
+// shape.
 func (s *server) actorRoute(nameVar string, h actorHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := parseActorPath(r, nameVar)
-		if err == nil {
-			var rt *actors.Runtime
-			if rt, err = s.runtime(r); err == nil {
-				err = h(w, r, rt, p)
-			}
-		}
-		if err != nil {
+		if err := s.serveActor(w, r, nameVar, h); err != nil {
 			apierr.WriteHTTP(w, err)
 		}
 	}
 }
 
-func invoke(w http.ResponseWriter, r *http.Request, rt *actors.Runtime, p actorPath) error {
+func (s *server) serveActor(w http.ResponseWriter, r *http.Request, nameVar string, h actorHandler) error {
+	p, err := parseActorPath(r, nameVar)
+	if err != nil {
+		return err
+	}
+	run, err := h(w, r, p)
+	if err != nil {
+		return err
+	}
+	rt, err := s.runtime(r)
+	if err != nil {
+		return err
+	}
+	return run(rt)
+}
+
+func invoke(w http.ResponseWriter, r *http.Request, p actorPath) (serve, error) {
 	body, err := readBody(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	resp, err := rt.Invoke(r.Context(), &appchannel.Request{
-		ActorType:   p.actorType,
-		ActorID:     p.actorID,
-		Path:        url.PathEscape(p.name),
-		Body:        body,
-		ContentType: r.Header.Get("Content-Type"),
-		Query:       r.URL.RawQuery,
-		Header:      r.Header,
-	})
-	if err != nil {
-		return err
-	}
-	writeAppResponse(w, resp)
-	return nil
+	return func(rt *actors.Runtime) error {
+		resp, err := rt.Invoke(r.Context(), &appchannel.Request{
+			ActorType:   p.actorType,
+			ActorID:     p.actorID,
+			Path:        url.PathEscape(p.name),
+			Body:        body,
+			ContentType: r.Header.Get("Content-Type"),
+			Query:       r.URL.RawQuery,
+			Header:      r.Header,
+		})
+		if err != nil {
+			return err
+		}
+		writeAppResponse(w, resp)
+		return nil
+	}, nil
 }
 
 // writeAppResponse passes the app's answer to the caller: headers, status and body.
@@ -296,34 +312,34 @@ func writeAppResponse(w http.ResponseWriter, resp *appchannel.Response) {
 	w.Write(resp.Body)
 }
 
-func getState(w http.ResponseWriter, r *http.Request, rt *actors.Runtime, p actorPath) error {
-	value, found, err := rt.GetState(r.Context(), p.actorType, p.actorID, p.name)
-	if err != nil {
-		return err
-	}
-	if !found {
-		w.WriteHeader(http.StatusNoContent)
+func getState(w http.ResponseWriter, r *http.Request, p actorPath) (serve, error) {
+	return func(rt *actors.Runtime) error {
+		value, found, err := rt.GetState(r.Context(), p.actorType, p.actorID, p.name)
+		if err != nil {
+			return err
+		}
+		if !found {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(value)
 		return nil
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(value)
-	return nil
+	}, nil
 }
 
-func transactState(w http.ResponseWriter, r *http.Request, rt *actors.Runtime, p actorPath) error {
+func transactState(w http.ResponseWriter, r *http.Request, p actorPath) (serve, error) {
 	body, err := readBody(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ops, err := ParseTransaction(body)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := rt.TransactState(r.Context(), p.actorType, p.actorID, ops); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return func(rt *actors.Runtime) error {
+		return noContent(w, rt.TransactState(r.Context(), p.actorType, p.actorID, ops))
+	}, nil
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
