@@ -66,6 +66,7 @@ func runForwarding(ctx context.Context, cfg config, dir string) error {
 func startClusterSidecar(ctx context.Context, dir, placementAddr string, appPort int) (string, func(), error) {
 	opts := sidecar.DefaultOptions()
 	opts.AppID = "bench"
+	opts.EnableMetrics = false
 	opts.AppPort = appPort
 	opts.ResourcesPaths = []string{dir}
 	opts.PlacementAddresses = []string{placementAddr}

@@ -185,6 +185,7 @@ func startSidecar(ctx context.Context, dir, redisAddr string, appPort int) (stri
 	}
 	opts := sidecar.DefaultOptions()
 	opts.AppID = "bench"
+	opts.EnableMetrics = false
 	opts.AppPort = appPort
 	opts.ResourcesPaths = []string{dir}
 	var err error

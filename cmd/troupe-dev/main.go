@@ -29,6 +29,8 @@ func main() {
 		"first port of the sidecars' Dapr gRPC APIs")
 	flag.IntVar(&opts.InternalPort, "dapr-internal-grpc-port", opts.InternalPort,
 		"first port for calls between sidecars")
+	flag.IntVar(&opts.MetricsPort, "metrics-port", opts.MetricsPort,
+		"first port of the sidecars' Prometheus metrics")
 	flag.IntVar(&opts.AppPort, "app-port", opts.AppPort, "first port of the apps' actor callbacks")
 	flag.IntVar(&opts.PlacementPort, "placement-port", opts.PlacementPort, "placement service port")
 	flag.IntVar(&opts.PlacementHTTPPort, "placement-http-port", opts.PlacementHTTPPort,

@@ -6,6 +6,7 @@ package devcluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -38,6 +39,9 @@ type Options struct {
 
 	// InternalPort is the first sidecar's port for calls from other sidecars.
 	InternalPort int
+
+	// MetricsPort is the first sidecar's Prometheus metrics port.
+	MetricsPort int
 
 	// AppPort is the first app's actor callback port.
 	AppPort int
@@ -79,10 +83,11 @@ func DefaultOptions() Options {
 		HTTPPort:          artifact.DefaultHTTPPort,
 		SidecarHTTPPort:   sidecar.DefaultHTTPPort,
 		SidecarGRPCPort:   sidecar.DefaultGRPCPort,
+		MetricsPort:       sidecar.DefaultMetricsPort,
 		InternalPort:      50011,
 		AppPort:           artifact.DefaultAppPort,
 		PlacementPort:     placement.DefaultPort,
-		PlacementHTTPPort: 50006,
+		PlacementHTTPPort: 8090,
 		StorePath:         sidecar.DefaultEmbeddedStorePath(),
 	}
 }
@@ -92,12 +97,43 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	group, ctx := errgroup.WithContext(ctx)
 
+	// Placement and the apps stop only after the sidecars: a stopping sidecar still hands
+	// its actors over through placement and deactivates them in its app. A failure of
+	// either group stops the sidecars too.
+	lateCtx, stopLate := context.WithCancel(context.Background())
+	defer stopLate()
+	late, lateGroupCtx := errgroup.WithContext(lateCtx)
+	sidecarCtx, stopSidecars := context.WithCancel(ctx)
+	defer stopSidecars()
+	context.AfterFunc(lateGroupCtx, stopSidecars)
+	sidecars, sidecarCtx := errgroup.WithContext(sidecarCtx)
+
+	parts := parts{late: late, lateCtx: lateGroupCtx, sidecars: sidecars, sidecarCtx: sidecarCtx}
+	err := parts.start(opts)
+	stopSidecars()
+	err = errors.Join(err, sidecars.Wait())
+	stopLate()
+	return errors.Join(err, late.Wait())
+}
+
+// parts are the goroutine groups of a running cluster: placement and the apps (late,
+// stopped last) and the sidecars.
+type parts struct {
+	late       *errgroup.Group
+	lateCtx    context.Context
+	sidecars   *errgroup.Group
+	sidecarCtx context.Context
+}
+
+// start starts placement and every node, reports readiness, and waits until the
+// sidecars' context ends.
+func (p parts) start(opts Options) error {
+	ctx := p.sidecarCtx
 	var cluster Cluster
 	var placementAddr string
 	if opts.Nodes > 1 {
-		addr, url, err := startPlacement(ctx, group, opts)
+		addr, url, err := p.startPlacement(opts)
 		if err != nil {
 			return err
 		}
@@ -106,21 +142,25 @@ func Run(ctx context.Context, opts Options) error {
 
 	var ready sync.WaitGroup
 	for i := range max(opts.Nodes, 1) {
-		appURL, sidecarURL, err := startNode(ctx, group, &ready, opts, i, placementAddr)
+		appURL, sidecarURL, err := p.startNode(&ready, opts, i, placementAddr)
 		if err != nil {
-			return errorsJoin(err, group)
+			return err
 		}
 		cluster.AppURLs = append(cluster.AppURLs, appURL)
 		cluster.SidecarURLs = append(cluster.SidecarURLs, sidecarURL)
 	}
 
-	go func() {
-		ready.Wait()
+	allReady := make(chan struct{})
+	go func() { ready.Wait(); close(allReady) }()
+	select {
+	case <-allReady:
 		if waitConverged(ctx, cluster) && opts.OnReady != nil {
 			opts.OnReady(cluster)
 		}
-	}()
-	return group.Wait()
+	case <-ctx.Done(): // a part failed before every sidecar was ready
+	}
+	<-ctx.Done()
+	return nil
 }
 
 // waitConverged waits until placement counts every sidecar as a member and each sidecar
@@ -176,14 +216,8 @@ func getJSON(url string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-func errorsJoin(err error, group *errgroup.Group) error {
-	if waitErr := group.Wait(); waitErr != nil {
-		return fmt.Errorf("%w (and %v)", err, waitErr)
-	}
-	return err
-}
-
-func startPlacement(ctx context.Context, group *errgroup.Group, opts Options) (addr, url string, err error) {
+// startPlacement runs placement with the late parts.
+func (p parts) startPlacement(opts Options) (addr, url string, err error) {
 	po := placement.DefaultOptions()
 	po.ListenAddress = "127.0.0.1"
 	po.Port = opts.PlacementPort
@@ -196,13 +230,13 @@ func startPlacement(ctx context.Context, group *errgroup.Group, opts Options) (a
 	if err != nil {
 		return "", "", err
 	}
-	group.Go(func() error { return srv.Serve(ctx) })
+	p.late.Go(func() error { return srv.Serve(p.lateCtx) })
 	return srv.Addr(), "http://" + srv.HealthzAddr(), nil
 }
 
 // startNode starts node i's app and sidecar; ready is done once the sidecar serves.
-func startNode(ctx context.Context, group *errgroup.Group, ready *sync.WaitGroup,
-	opts Options, i int, placementAddr string) (appURL, sidecarURL string, err error) {
+func (p parts) startNode(ready *sync.WaitGroup, opts Options, i int, placementAddr string) (
+	appURL, sidecarURL string, err error) {
 
 	appReady := make(chan artifact.Addrs, 1)
 	ao := artifact.DefaultOptions()
@@ -212,13 +246,13 @@ func startNode(ctx context.Context, group *errgroup.Group, ready *sync.WaitGroup
 	ao.DaprHTTPPort = opts.SidecarHTTPPort + i
 	ao.Logger = opts.Logger.With("part", "app", "node", i)
 	ao.Ready = appReady
-	group.Go(func() error { return artifact.Run(ctx, ao) })
+	p.late.Go(func() error { return artifact.Run(p.lateCtx, ao) })
 
 	var addrs artifact.Addrs
 	select {
 	case addrs = <-appReady:
-	case <-ctx.Done():
-		return "", "", fmt.Errorf("app %d did not start: %w", i, ctx.Err())
+	case <-p.sidecarCtx.Done():
+		return "", "", fmt.Errorf("app %d did not start: %w", i, p.sidecarCtx.Err())
 	}
 
 	so := sidecar.DefaultOptions()
@@ -227,6 +261,8 @@ func startNode(ctx context.Context, group *errgroup.Group, ready *sync.WaitGroup
 	so.HTTPPort = opts.SidecarHTTPPort + i
 	so.GRPCPort = opts.SidecarGRPCPort + i
 	so.InternalGRPCPort = opts.InternalPort + i
+	so.MetricsPort = opts.MetricsPort + i
+	so.MetricsListenAddress = "127.0.0.1"
 	so.EmbeddedStorePath = opts.StorePath
 	if opts.ResourcesPath != "" {
 		so.ResourcesPaths = []string{opts.ResourcesPath}
@@ -237,7 +273,7 @@ func startNode(ctx context.Context, group *errgroup.Group, ready *sync.WaitGroup
 	ready.Add(1)
 	so.OnReady = ready.Done
 	log := opts.Logger.With("part", "sidecar", "node", i)
-	group.Go(func() error { return sidecar.Run(ctx, so, log) })
+	p.sidecars.Go(func() error { return sidecar.Run(p.sidecarCtx, so, log) })
 
 	return "http://" + addrs.HTTP, fmt.Sprintf("http://127.0.0.1:%d", so.HTTPPort), nil
 }

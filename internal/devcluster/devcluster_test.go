@@ -50,6 +50,7 @@ func start(t *testing.T, nodes int, storePath string) (devcluster.Cluster, func(
 	opts.SidecarGRPCPort = freeBase(t, nodes)
 	opts.InternalPort = freeBase(t, nodes)
 	opts.AppPort = freeBase(t, nodes)
+	opts.MetricsPort = freeBase(t, nodes)
 	opts.PlacementPort = testutil.FreePort(t)
 	opts.PlacementHTTPPort = testutil.FreePort(t)
 	opts.StorePath = storePath

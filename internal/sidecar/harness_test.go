@@ -78,6 +78,7 @@ func startSidecar(t *testing.T, resourcesDir, storePath string, opts ...envOptio
 	o.AppPort = app.Port()
 	o.HTTPPort = testutil.FreePort(t)
 	o.GRPCPort = testutil.FreePort(t)
+	o.MetricsPort = testutil.FreePort(t)
 	o.ShutdownTimeout = 10 * time.Second
 	if resourcesDir != "" {
 		o.ResourcesPaths = []string{resourcesDir}
