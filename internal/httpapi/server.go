@@ -229,6 +229,10 @@ func pathVar(vars map[string]string, name string) (string, error) {
 
 // runtime waits for the actor runtime as daprd's readiness gate does.
 func (s *server) runtime(r *http.Request) (*actors.Runtime, error) {
+	if s.opts.Ready() {
+		// The usual case: no readiness timer on the hot path.
+		return s.opts.Runtime(r.Context())
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), readinessWait)
 	defer cancel()
 	rt, err := s.opts.Runtime(ctx)
