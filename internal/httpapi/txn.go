@@ -51,19 +51,13 @@ func ParseTransaction(body []byte) ([]actors.StateOp, error) {
 	return ops, nil
 }
 
-// decodeStrict decodes one JSON value and rejects anything after it.
+// decodeStrict decodes one JSON value; json.Unmarshal already rejects anything after it.
+// An empty body reads as EOF, as daprd reports it.
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fmt.Errorf("EOF")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("unexpected data after the JSON value")
-	}
-	return nil
+	return json.Unmarshal(body, v)
 }
 
 func (r txnOperation) toStateOp() (actors.StateOp, error) {

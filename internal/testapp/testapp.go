@@ -19,7 +19,6 @@
 package testapp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -289,12 +288,10 @@ func (a *App) getState(ctx context.Context, url string) ([]byte, error) {
 }
 
 func (a *App) setState(ctx context.Context, url, key, jsonValue string) error {
-	ops := []map[string]any{{
-		"operation": "upsert",
-		"request":   map[string]any{"key": key, "value": json.RawMessage(jsonValue)},
-	}}
-	body, _ := json.Marshal(ops)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	keyJSON, _ := json.Marshal(key)
+	body := `[{"operation":"upsert","request":{"key":` + string(keyJSON) + `,"value":` +
+		jsonValue + `}}]`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		return err
 	}
