@@ -100,8 +100,8 @@ func (s *Store) writeReminder(ctx context.Context, kind string, w components.Rem
 	if w.KeepSameTag {
 		keep = "1"
 	}
-	reply, err := reminderScript.Run(ctx, s.client, keys,
-		kind, w.Member, etag, w.Value, w.Due.UnixMilli(), fence, w.Tag, keep).Slice()
+	reply, err := s.reminderWrites.run(ctx, s.client, keys,
+		kind, w.Member, etag, w.Value, w.Due.UnixMilli(), fence, w.Tag, keep)
 	if err != nil {
 		return fmt.Errorf("redis reminder write: %w", err)
 	}

@@ -43,6 +43,9 @@ const (
 // client keeps a connection pool and reconnects by itself after an outage.
 type Store struct {
 	client *redis.Client
+
+	// reminderWrites coalesces concurrent reminder writes into pipelines.
+	reminderWrites scriptBatcher
 }
 
 var _ components.Store = (*Store)(nil)
@@ -78,7 +81,10 @@ func New(opts Options) (*Store, error) {
 		ro.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
 	}
 
-	return &Store{client: redis.NewClient(ro)}, nil
+	return &Store{
+		client:         redis.NewClient(ro),
+		reminderWrites: scriptBatcher{script: reminderScript},
+	}, nil
 }
 
 // Get reads key with a single HGETALL. It leaves Item.Expires zero even for a key with a
