@@ -226,7 +226,7 @@ func (c *cluster) startSidecar(s *sidecar, appPort int) *sidecar {
 	s.proc = start(t, "", nil, bin(t, "sidecar"), args...)
 
 	waitFor(t, s.appID+"'s sidecar healthy", func() bool {
-		return !s.exited() && statusOf(s.url+"/v1.0/healthz") == http.StatusNoContent
+		return !s.exited() && testutil.GetStatus(s.url+"/v1.0/healthz") == http.StatusNoContent
 	})
 	return s
 }
@@ -250,7 +250,7 @@ func (c *cluster) waitConverged(sidecars ...*sidecar) {
 			Phase        string            `json:"phase"`
 			Members      []json.RawMessage `json:"members"`
 		}
-		if getJSON(c.statusURL+"/placement/state", &st) != nil ||
+		if testutil.GetJSON(c.statusURL+"/placement/state", &st) != nil ||
 			st.Phase != "stable" || len(st.Members) != len(sidecars) {
 			return false
 		}
@@ -279,7 +279,7 @@ type metadata struct {
 // metadata reads the sidecar's metadata; a failed read gives the zero value.
 func (s *sidecar) metadata() metadata {
 	var md metadata
-	_ = getJSON(s.url+"/v1.0/metadata", &md)
+	_ = testutil.GetJSON(s.url+"/v1.0/metadata", &md)
 	return md
 }
 
@@ -305,30 +305,9 @@ func (c *cluster) storedState(appID, actorType, actorID, key string) string {
 		stateKey(appID, actorType, actorID, key), "data").Val()
 }
 
+// httpClient sends the examples' own requests; its timeout keeps a hung sidecar from
+// hanging a test.
 var httpClient = &http.Client{Timeout: 10 * time.Second}
-
-// statusOf returns the status of a GET, or 0 if the request failed.
-func statusOf(url string) int {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func getJSON(url string, v any) error {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
 
 // waitFor polls cond until it holds, failing the test after waitTimeout.
 func waitFor(t testing.TB, what string, cond func() bool) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/troupe-dev/troupe/internal/testapp"
+	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
 // chaosDuration is how long TestChaos runs its load. The suite uses a short run; set
@@ -176,7 +177,7 @@ func checkTurnsNeverOverlap(t *testing.T, c *cluster) {
 	byActor := map[string][]testapp.Turn{}
 	for _, n := range c.nodes {
 		var turns []testapp.Turn
-		require.NoError(t, getJSON(n.appURL+"/debug/turns", &turns))
+		require.NoError(t, testutil.GetJSON(n.appURL+"/debug/turns", &turns))
 		for _, turn := range turns {
 			byActor[turn.Actor] = append(byActor[turn.Actor], turn)
 		}

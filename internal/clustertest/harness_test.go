@@ -2,7 +2,6 @@ package clustertest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -146,7 +145,7 @@ func startCluster(t testing.TB, n int) *cluster {
 	c.placementArgs = []string{"--port", strconv.Itoa(port),
 		"--healthz-port", strconv.Itoa(httpPort), "--log-level", "warn"}
 	c.placement = startProc(t, "placement", c.placementArgs...)
-	waitFor(t, "placement healthy", func() bool { return get(c.placementHTTP+"/healthz") == 200 })
+	waitFor(t, "placement healthy", func() bool { return testutil.GetStatus(c.placementHTTP+"/healthz") == 200 })
 
 	for range n {
 		c.addNode()
@@ -228,7 +227,7 @@ func (c *cluster) waitConverged() {
 				Name string `json:"name"`
 			} `json:"members"`
 		}
-		if getJSON(c.placementHTTP+"/placement/state", &st) != nil ||
+		if testutil.GetJSON(c.placementHTTP+"/placement/state", &st) != nil ||
 			st.Phase != "stable" || len(st.Members) != len(live) {
 			return false
 		}
@@ -237,7 +236,7 @@ func (c *cluster) waitConverged() {
 			var md struct {
 				Extended map[string]string `json:"extended"`
 			}
-			if getJSON(n.url+"/v1.0/metadata", &md) != nil ||
+			if testutil.GetJSON(n.url+"/v1.0/metadata", &md) != nil ||
 				md.Extended["placementTableVersion"] != want {
 				return false
 			}
@@ -250,11 +249,11 @@ func (c *cluster) waitConverged() {
 // cluster that did not converge.
 func (c *cluster) dumpState() {
 	var st any
-	getJSON(c.placementHTTP+"/placement/state", &st)
+	testutil.GetJSON(c.placementHTTP+"/placement/state", &st)
 	c.t.Logf("placement state: %v\nplacement log:\n%s", st, c.placement.logText())
 	for _, n := range c.nodes {
 		var md any
-		getJSON(n.url+"/v1.0/metadata", &md)
+		testutil.GetJSON(n.url+"/v1.0/metadata", &md)
 		c.t.Logf("%s (running %v) metadata: %v\nlog:\n%s", n.name, n.proc().running(), md,
 			n.proc().logText())
 	}
@@ -263,7 +262,7 @@ func (c *cluster) dumpState() {
 // status reads a node's app status.
 func (n *node) status(t testing.TB) testapp.Status {
 	var st testapp.Status
-	require.NoError(t, getJSON(n.appURL+"/debug/status", &st))
+	require.NoError(t, testutil.GetJSON(n.appURL+"/debug/status", &st))
 	return st
 }
 
@@ -286,27 +285,6 @@ func (n *node) invoke(ctx context.Context, id, method, body string) (int, string
 var client = &http.Client{
 	Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 	Timeout:   30 * time.Second,
-}
-
-func get(url string) int {
-	resp, err := client.Get(url)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func getJSON(url string, v any) error {
-	resp, err := client.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: status %d", url, resp.StatusCode)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 func waitFor(t testing.TB, what string, cond func() bool) {

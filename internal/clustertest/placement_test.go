@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
 // TestPlacementRestartUnderLoad kills the placement service while clients call placed
@@ -61,6 +63,6 @@ func tableVersion(t *testing.T, c *cluster) uint64 {
 	var st struct {
 		TableVersion uint64 `json:"table_version"`
 	}
-	require.NoError(t, getJSON(c.placementHTTP+"/placement/state", &st))
+	require.NoError(t, testutil.GetJSON(c.placementHTTP+"/placement/state", &st))
 	return st.TableVersion
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/troupe-dev/troupe/internal/testapp"
+	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
 // registerReminder registers a reminder of a Counter through a node's sidecar.
@@ -32,7 +33,7 @@ func (n *node) registerReminder(id, name, body string) (int, error) {
 // fires returns the reminder fires a node's app received, by actor.
 func (n *node) fires(t *testing.T) map[string][]time.Time {
 	var calls []testapp.Callback
-	require.NoError(t, getJSON(n.appURL+"/debug/callbacks", &calls))
+	require.NoError(t, testutil.GetJSON(n.appURL+"/debug/callbacks", &calls))
 	out := map[string][]time.Time{}
 	for _, c := range calls {
 		if c.Kind == "remind" && c.Status == http.StatusOK {
