@@ -63,7 +63,9 @@ func runForwarding(ctx context.Context, cfg config, dir string) error {
 }
 
 // startClusterSidecar runs a sidecar that joins placement; appPort 0 hosts no actors.
-func startClusterSidecar(ctx context.Context, dir, placementAddr string, appPort int) (string, func(), error) {
+func startClusterSidecar(ctx context.Context, dir, placementAddr string, appPort int) (
+	string, func(), error) {
+
 	opts := sidecar.DefaultOptions()
 	opts.AppID = "bench"
 	opts.EnableMetrics = false

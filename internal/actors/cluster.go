@@ -22,7 +22,9 @@ const rerouteWait = 3 * time.Second
 
 // invokeInCluster routes a call by the placement table: a local turn when this sidecar
 // owns the actor, a forward to the owner otherwise.
-func (r *Runtime) invokeInCluster(ctx context.Context, req *appchannel.Request) (*appchannel.Response, error) {
+func (r *Runtime) invokeInCluster(ctx context.Context, req *appchannel.Request) (
+	*appchannel.Response, error) {
+
 	hops := hopsOf(req)
 	req.Header.Del(HopsHeader)
 	for {
@@ -57,7 +59,9 @@ func (r *Runtime) invokeInCluster(ctx context.Context, req *appchannel.Request) 
 
 // forwardOnce forwards the call to the owner. When the owner refused the connection it
 // waits (bounded) for the table to change and returns errNotDelivered to route again.
-func (r *Runtime) forwardOnce(ctx context.Context, rt route, req *appchannel.Request, hops int) (*appchannel.Response, error) {
+func (r *Runtime) forwardOnce(ctx context.Context, rt route, req *appchannel.Request,
+	hops int) (*appchannel.Response, error) {
+
 	if hops >= maxHops {
 		return nil, apierr.New(apierr.ActorInvokeMethod,
 			"error invoke actor method: call for %s/%s forwarded %d times without reaching its owner",

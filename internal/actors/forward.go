@@ -50,7 +50,9 @@ var errNotDelivered = errors.New("peer refused the connection")
 
 // forward sends req to the owner's internal API. The owner's answer comes back as is: a
 // 200 as the response, an error answer as the same API error.
-func (f *forwarder) forward(ctx context.Context, owner string, req *appchannel.Request, hops int) (*appchannel.Response, error) {
+func (f *forwarder) forward(ctx context.Context, owner string, req *appchannel.Request,
+	hops int) (*appchannel.Response, error) {
+
 	target := "http://" + owner + "/v1.0/actors/" + url.PathEscape(req.ActorType) + "/" +
 		url.PathEscape(req.ActorID) + "/method/" + req.Path
 	if req.Query != "" {

@@ -77,7 +77,9 @@ func (o *ownership) route(ctx context.Context, actorType, actorID string) (route
 
 // lookup returns the actor's route if it is settled: owned by a known host, not paused
 // by a pending table and, for a local owner, covered by the lease.
-func (o *ownership) lookup(actorType, actorID string) (r route, settled, hasOwner bool, changed chan struct{}) {
+func (o *ownership) lookup(actorType, actorID string) (
+	r route, settled, hasOwner bool, changed chan struct{}) {
+
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	changed = o.changed

@@ -155,7 +155,9 @@ func noAddress(req *appchannel.Request) error {
 }
 
 // runTurn delivers the call to the app while the caller holds a's turn, and ends the turn.
-func (r *Runtime) runTurn(ctx context.Context, a *actor, req *appchannel.Request) (*appchannel.Response, error) {
+func (r *Runtime) runTurn(ctx context.Context, a *actor, req *appchannel.Request) (
+	*appchannel.Response, error) {
+
 	a.started.Store(true)
 	resp, err := r.callApp(ctx, req)
 	a.turn.release()
