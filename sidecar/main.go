@@ -7,8 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,13 +22,16 @@ import (
 )
 
 func main() {
-	opts, logOpts, unknown, err := parseFlags(os.Args[1:])
+	opts, procOpts, unknown, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 
-	log := newLogger(logOpts)
+	log := newLogger(procOpts)
+	if procOpts.profiling {
+		serveProfiles(log, procOpts.profilePort)
+	}
 	for _, name := range unknown {
 		log.Warn("daprd flag not used by troupe; ignored", "flag", name)
 	}
@@ -37,16 +44,23 @@ func main() {
 	}
 }
 
-type logOptions struct {
+// processOptions are the flags about the process rather than the sidecar: logging and
+// profiling.
+type processOptions struct {
 	level  string
 	asJSON bool
+
+	// profiling serves net/http/pprof on 127.0.0.1:profilePort, as daprd's
+	// --enable-profiling does.
+	profiling   bool
+	profilePort int
 }
 
 // parseFlags maps daprd's flags onto sidecar.Options. It returns the names of flags it
 // does not know, which it skipped.
-func parseFlags(args []string) (sidecar.Options, logOptions, []string, error) {
+func parseFlags(args []string) (sidecar.Options, processOptions, []string, error) {
 	opts := sidecar.DefaultOptions()
-	var logOpts logOptions
+	var procOpts processOptions
 	var placement, listen, resources, components string
 	var maxBody string
 	var shutdownSeconds int
@@ -79,12 +93,14 @@ func parseFlags(args []string) (sidecar.Options, logOptions, []string, error) {
 		"port of GET /metrics")
 	fs.StringVar(&opts.MetricsListenAddress, "metrics-listen-address", "",
 		"interface the metrics bind (default all)")
-	fs.StringVar(&logOpts.level, "log-level", "info", "debug, info, warn or error")
-	fs.BoolVar(&logOpts.asJSON, "log-as-json", false, "log JSON lines")
+	fs.BoolVar(&procOpts.profiling, "enable-profiling", false, "serve Go's pprof endpoints")
+	fs.IntVar(&procOpts.profilePort, "profile-port", 7777, "port of the pprof endpoints (loopback)")
+	fs.StringVar(&procOpts.level, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&procOpts.asJSON, "log-as-json", false, "log JSON lines")
 
 	unknown, err := parseLenient(fs, args)
 	if err != nil {
-		return opts, logOpts, nil, err
+		return opts, procOpts, nil, err
 	}
 
 	opts.ListenAddresses = splitList(listen)
@@ -97,9 +113,9 @@ func parseFlags(args []string) (sidecar.Options, logOptions, []string, error) {
 	}
 	opts.ShutdownTimeout = time.Duration(shutdownSeconds) * time.Second
 	if opts.MaxBodySize, err = parseSize(maxBody); err != nil {
-		return opts, logOpts, nil, fmt.Errorf("--max-body-size: %w", err)
+		return opts, procOpts, nil, fmt.Errorf("--max-body-size: %w", err)
 	}
-	return opts, logOpts, unknown, opts.Validate()
+	return opts, procOpts, unknown, opts.Validate()
 }
 
 // parseLenient parses args, skipping flags fs does not define (with the value that
@@ -169,7 +185,7 @@ func parseSize(s string) (int64, error) {
 	return n, nil
 }
 
-func newLogger(o logOptions) *slog.Logger {
+func newLogger(o processOptions) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.level)); err != nil {
 		level = slog.LevelInfo
@@ -180,4 +196,16 @@ func newLogger(o logOptions) *slog.Logger {
 		h = slog.NewJSONHandler(os.Stderr, handlerOpts)
 	}
 	return slog.New(telemetry.LogHandler(h))
+}
+
+// serveProfiles serves Go's pprof endpoints on loopback for the life of the process.
+func serveProfiles(log *slog.Logger, port int) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	go func() {
+		// The blank import of net/http/pprof registered its handlers on the default mux.
+		if err := http.ListenAndServe(addr, nil); err != nil {
+			log.Warn("profiling not served", "err", err)
+		}
+	}()
+	log.Info("profiling served", "addr", addr)
 }

@@ -250,9 +250,17 @@ func startSidecarProcess(ctx context.Context, dir, redisAddr string, appPort int
 	if err != nil {
 		return nil, err
 	}
+	// pprof on loopback, so the sidecar can be profiled while it fires:
+	// go tool pprof http://127.0.0.1:PORT/debug/pprof/profile?seconds=5
+	profilePort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "sidecar pprof: http://127.0.0.1:%d/debug/pprof/\n", profilePort)
 	cmd := exec.Command(bin, "--app-id", "bench", "--app-port", strconv.Itoa(appPort),
 		"--dapr-http-port", strconv.Itoa(httpPort), "--dapr-grpc-port", strconv.Itoa(grpcPort),
-		"--resources-path", dir, "--enable-metrics=false", "--log-level", "warn")
+		"--resources-path", dir, "--enable-metrics=false", "--log-level", "warn",
+		"--enable-profiling", "--profile-port", strconv.Itoa(profilePort))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

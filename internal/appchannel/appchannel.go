@@ -33,13 +33,18 @@ type Config struct {
 	MaxBodySize int64
 
 	// MaxConns bounds the idle connections kept to the app; it should be at least the
-	// number of calls expected in parallel.
+	// number of calls expected in parallel, or calls beyond it dial and drop a connection
+	// each (0 means DefaultMaxConns).
 	MaxConns int
 
 	// Inject, when set, writes the trace context of a call's ctx into the request to the
 	// app (traceparent, tracestate), replacing the caller's.
 	Inject func(ctx context.Context, h http.Header)
 }
+
+// DefaultMaxConns is the default of Config.MaxConns: enough for the reminder scheduler's
+// deliveries in flight, so bursts reuse connections instead of dialling per call.
+const DefaultMaxConns = 4096
 
 // ErrBodyTooLarge means the app answered with a body over the configured limit.
 var ErrBodyTooLarge = errors.New("appchannel: response body too large")
@@ -54,7 +59,7 @@ type Channel struct {
 // New returns a channel to the app described by cfg.
 func New(cfg Config) *Channel {
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 512
+		cfg.MaxConns = DefaultMaxConns
 	}
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
