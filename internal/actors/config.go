@@ -127,8 +127,3 @@ func parseDuration(s string, def time.Duration, warnings *[]string) time.Duratio
 	}
 	return d
 }
-
-// SingleType returns a Config hosting one type with settings tc. Tests and tools use it.
-func SingleType(actorType string, tc TypeConfig) Config {
-	return Config{types: map[string]TypeConfig{actorType: tc}}
-}
