@@ -409,28 +409,14 @@ func (r *Runtime) deactivate(ctx context.Context, a *actor) {
 	r.log.Debug("actor deactivated", "actor_type", a.key.typ, "actor_id", a.key.id)
 }
 
-// Drain stops new activations, waits for each active actor's calls to finish (until ctx
-// ends) and deactivates it. It is the last step of a graceful shutdown.
+// Drain stops new activations, waits for each active actor's calls to finish (bounded by
+// its type's drain timeout and ctx) and deactivates it. It is the last step of a graceful shutdown.
 func (r *Runtime) Drain(ctx context.Context) error {
 	r.draining.Store(true)
 
-	var held []*actor
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	r.actors.each(func(a *actor) {
-		wg.Go(func() {
-			if err := a.turn.acquire(ctx, "", false, 1); err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, a)
-			mu.Unlock()
-		})
-	})
-	wg.Wait()
-
-	r.deactivateAll(ctx, held)
-	if err := ctx.Err(); err != nil {
+	var all []*actor
+	r.actors.each(func(a *actor) { all = append(all, a) })
+	if err := r.drainActors(ctx, all); err != nil {
 		return fmt.Errorf("draining actors: %w", err)
 	}
 	return nil
