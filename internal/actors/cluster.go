@@ -183,7 +183,9 @@ func (r *Runtime) drainActors(ctx context.Context, list []*actor) error {
 	var wg sync.WaitGroup
 	for _, a := range list {
 		if a.turn.tryAcquireIdle() {
+			mu.Lock()
 			held = append(held, a)
+			mu.Unlock()
 			continue
 		}
 		wg.Go(func() {
