@@ -39,6 +39,13 @@ func callAll(t testing.TB, nodes []*node, n int) int {
 	return int(failed.Load())
 }
 
+// awaitMoreCalls waits until the load loop has made n more calls.
+func awaitMoreCalls(t testing.TB, calls *atomic.Int64, n int64) {
+	t.Helper()
+	target := calls.Load() + n
+	waitFor(t, "calls", func() bool { return calls.Load() >= target })
+}
+
 // activeByNode returns, per node, the actors its app has active, and fails the test if
 // any actor is active on two nodes.
 func activeByNode(t *testing.T, nodes []*node) map[string][]string {
@@ -104,10 +111,12 @@ func TestSIGTERMHandsOverWithoutFailedCalls(t *testing.T) {
 		})
 	}
 
-	time.Sleep(200 * time.Millisecond) // let load build up before the stop
+	awaitMoreCalls(t, &calls, 100) // load before the stop
+	began := time.Now()
 	leaving.proc().terminate(t)
+	t.Logf("the sidecar exited %s after SIGTERM", time.Since(began))
 	c.waitConverged()
-	time.Sleep(300 * time.Millisecond) // and keep it running after the new table
+	awaitMoreCalls(t, &calls, 200) // and under the new table
 	stop()
 	wg.Wait()
 

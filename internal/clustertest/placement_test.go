@@ -43,12 +43,12 @@ func TestPlacementRestartUnderLoad(t *testing.T) {
 		})
 	}
 
-	time.Sleep(200 * time.Millisecond) // load before the outage
+	awaitMoreCalls(t, &calls, 100) // load before the outage
 	c.placement.kill()
 	time.Sleep(time.Second) // the outage
 	c.placement = startProc(t, "placement", c.placementArgs...)
 	c.waitConverged()
-	time.Sleep(200 * time.Millisecond) // load after convergence
+	awaitMoreCalls(t, &calls, 200) // load after convergence
 	stop()
 	wg.Wait()
 

@@ -424,8 +424,10 @@ func (e *engine) startRound(now time.Time) {
 	e.changedAt = time.Time{}
 
 	r := &round{
-		table:     t,
-		prepare:   &pb.PlacementMessage{Msg: &pb.PlacementMessage_Prepare{Prepare: &pb.Prepare{Table: tableToProto(t)}}},
+		table: t,
+		prepare: &pb.PlacementMessage{Msg: &pb.PlacementMessage_Prepare{
+			Prepare: &pb.Prepare{Table: tableToProto(t)},
+		}},
 		awaiting:  make(map[string]bool, len(e.seen)),
 		acked:     make(map[string]sessionID, len(e.seen)),
 		startedAt: now,

@@ -232,7 +232,7 @@ func (s *Server) Connect(ss grpc.BidiStreamingServer[pb.SidecarMessage, pb.Place
 }
 
 // receive forwards the stream's messages to the loop until the stream ends.
-func (s *Server) receive(ss grpc.BidiStreamingServer[pb.SidecarMessage, pb.PlacementMessage], st *stream) error {
+func (s *Server) receive(ss pb.Placement_ConnectServer, st *stream) error {
 	for {
 		msg, err := ss.Recv()
 		if err != nil {
