@@ -3,14 +3,12 @@ package examples_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,47 +33,17 @@ var goBinaries = []string{
 // it does by default to let other goroutines report races.
 const quickRaceExit = "GORACE=atexit_sleep_ms=0"
 
-// binDir holds the binaries built for this run.
-var binDir string
+// binaries are built once, with the race detector when the tests run with it.
+var binaries = testutil.NewBinaries(raceEnabled, goBinaries...)
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "troupe-examples-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-
 	code := m.Run()
-	os.RemoveAll(dir)
+	binaries.Remove()
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	buildErr  error
-)
-
-// bin returns the path of a built binary (the last element of its package path), building
-// them all on first use, with the race detector when the tests run with it.
-func bin(t testing.TB, name string) string {
-	t.Helper()
-
-	buildOnce.Do(func() {
-		args := []string{"build", "-o", binDir + "/"}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		out, err := exec.Command("go", append(args, goBinaries...)...).CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, name)
-}
+// bin returns the path of a built binary (the last element of its package path).
+func bin(t testing.TB, name string) string { return binaries.Path(t, name) }
 
 // proc is a process a test started. It is killed when the test ends, and its output is
 // shown if the test failed.

@@ -23,37 +23,16 @@ import (
 
 const appConfig = `{"entities":["Counter"],"drainOngoingCallTimeout":"5s","drainRebalancedActors":true}`
 
-// binDir holds the binaries built for this run.
-var binDir string
+// binaries are the placement, sidecar and test app commands, built once.
+var binaries = testutil.NewBinaries(false,
+	"github.com/troupe-dev/troupe/placement",
+	"github.com/troupe-dev/troupe/sidecar",
+	"github.com/troupe-dev/troupe/internal/testapp/cmd/testapp")
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "troupe-clustertest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	binaries.Remove()
 	os.Exit(code)
-}
-
-var buildOnce sync.Once
-var buildErr error
-
-// build compiles the placement, sidecar and test app binaries once.
-func build(t testing.TB) {
-	buildOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-o", binDir+"/",
-			"github.com/troupe-dev/troupe/placement",
-			"github.com/troupe-dev/troupe/sidecar",
-			"github.com/troupe-dev/troupe/internal/testapp/cmd/testapp")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
 }
 
 // proc is a process the test started; it is killed when the test ends.
@@ -67,7 +46,7 @@ func startProc(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
 	logFile, err := os.Create(filepath.Join(t.TempDir(), filepath.Base(name)+".log"))
 	require.NoError(t, err)
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd := exec.Command(binaries.Path(t, name), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(t, cmd.Start())
 
@@ -134,7 +113,6 @@ type node struct {
 }
 
 func startCluster(t testing.TB, n int) *cluster {
-	build(t)
 	redis := testutil.StartRedis(t)
 	c := &cluster{t: t, resources: t.TempDir()}
 	testutil.WriteRedisComponent(t, c.resources, redis.Addr())
