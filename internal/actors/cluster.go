@@ -137,14 +137,12 @@ func (o *ownership) waitForNewTable(ctx context.Context, version uint64, d time.
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
-		o.mu.Lock()
-		newer, changed := o.current.Version() > version, o.changed
-		o.mu.Unlock()
-		if newer {
+		st := o.state.Load()
+		if st.current.Version() > version {
 			return true
 		}
 		select {
-		case <-changed:
+		case <-st.changed:
 		case <-deadline.C:
 			return false
 		case <-ctx.Done():

@@ -2,7 +2,9 @@ package actors
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/troupe-dev/troupe/internal/placementclient"
@@ -19,9 +21,14 @@ const noOwnerWait = 5 * time.Second
 type ownership struct {
 	self string
 
-	// mu guards the fields below.
-	mu sync.Mutex
+	// mu serialises writers; readers load state without it, so routing a call takes no
+	// lock.
+	mu    sync.Mutex
+	state atomic.Pointer[ownershipState]
+}
 
+// ownershipState is one immutable view of the tables; a change replaces it whole.
+type ownershipState struct {
 	// current is the last committed table; nil until the first Commit.
 	current *placementclient.Table
 
@@ -32,12 +39,27 @@ type ownership struct {
 	// leaseHeld is false from LeaseLost until the next Commit.
 	leaseHeld bool
 
-	// changed is closed and replaced whenever the fields above change, waking waiters.
+	// changed is closed when this view is replaced, waking waiters.
 	changed chan struct{}
 }
 
 func newOwnership(self string) *ownership {
-	return &ownership{self: self, changed: make(chan struct{})}
+	o := &ownership{self: self}
+	o.state.Store(&ownershipState{changed: make(chan struct{})})
+	return o
+}
+
+// update replaces the view with a copy that change has modified, and wakes waiters.
+func (o *ownership) update(change func(*ownershipState)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	old := o.state.Load()
+	next := *old
+	next.pending = slices.Clone(old.pending)
+	next.changed = make(chan struct{})
+	change(&next)
+	o.state.Store(&next)
+	close(old.changed)
 }
 
 // route is where a call for the actor goes now.
@@ -80,24 +102,21 @@ func (o *ownership) route(ctx context.Context, actorType, actorID string) (route
 func (o *ownership) lookup(actorType, actorID string) (
 	r route, settled, hasOwner bool, changed chan struct{}) {
 
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	changed = o.changed
-
-	owner, ok := o.current.Owner(actorType, actorID)
+	st := o.state.Load()
+	owner, ok := st.current.Owner(actorType, actorID)
 	if !ok {
-		return route{}, false, false, changed
+		return route{}, false, false, st.changed
 	}
-	for _, next := range o.pending {
-		if !placementclient.SameOwner(o.current, next, actorType, actorID) {
-			return route{}, false, true, changed
+	for _, next := range st.pending {
+		if !placementclient.SameOwner(st.current, next, actorType, actorID) {
+			return route{}, false, true, st.changed
 		}
 	}
-	r = route{owner: owner, local: owner == o.self, token: o.current.Version()}
-	if r.local && !o.leaseHeld {
-		return route{}, false, true, changed
+	r = route{owner: owner, local: owner == o.self, token: st.current.Version()}
+	if r.local && !st.leaseHeld {
+		return route{}, false, true, st.changed
 	}
-	return r, true, true, changed
+	return r, true, true, st.changed
 }
 
 // admits reports whether a local turn for the actor may run now.
@@ -112,38 +131,22 @@ func (o *ownership) ownedElsewhere(t *placementclient.Table, actorType, actorID 
 	return !ok || owner != o.self
 }
 
-func (o *ownership) prepare(next *placementclient.Table) (current *placementclient.Table) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.pending = append(o.pending, next)
-	o.notifyLocked()
-	return o.current
+func (o *ownership) prepare(next *placementclient.Table) {
+	o.update(func(st *ownershipState) { st.pending = append(st.pending, next) })
 }
 
 func (o *ownership) commit(t *placementclient.Table) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.current = t
-	o.pending = nil
-	o.leaseHeld = true
-	o.notifyLocked()
+	o.update(func(st *ownershipState) {
+		st.current, st.pending, st.leaseHeld = t, nil, true
+	})
 }
 
 func (o *ownership) leaseLost() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.leaseHeld = false
-	o.notifyLocked()
+	o.update(func(st *ownershipState) { st.leaseHeld = false })
 }
 
 // status returns the committed table's version and whether the lease holds.
 func (o *ownership) status() (version uint64, connected bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.current.Version(), o.leaseHeld
-}
-
-func (o *ownership) notifyLocked() {
-	close(o.changed)
-	o.changed = make(chan struct{})
+	st := o.state.Load()
+	return st.current.Version(), st.leaseHeld
 }
