@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -55,10 +54,11 @@ func runForwarding(ctx context.Context, cfg config, dir string) error {
 			return http.MethodPost, base + "/v1.0/actors/Bench/f" + strconv.Itoa(n) + "/method/noop", ""
 		}
 	}
-	direct := measure(ctx, "cluster: call to the owner", cfg, call(ownerURL))
-	forwarded := measure(ctx, "cluster: call forwarded by a peer", cfg, call(forwarderURL))
 	fmt.Println()
-	report(os.Stdout, direct, forwarded)
+	measureRounds(ctx, cfg, []scenario{
+		{"cluster: call to the owner", call(ownerURL)},
+		{"cluster: call forwarded by a peer", call(forwarderURL)},
+	})
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +33,54 @@ func (r result) percentile(p float64) time.Duration {
 
 // target builds the request a client sends for actor number n.
 type target func(n int) (method, url, body string)
+
+// scenario is a named target.
+type scenario struct {
+	name string
+	tgt  target
+}
+
+// measureRounds measures every scenario once per round, in turn, so that a slow spell of
+// the machine falls on all of them alike. It prints the merged results with their ratios to
+// the first scenario, then each round's ratios, and returns the merged results.
+func measureRounds(ctx context.Context, cfg config, scenarios []scenario) []result {
+	merged := make([]result, len(scenarios))
+	ratios := make([][]float64, len(scenarios))
+	for range max(cfg.rounds, 1) {
+		var first float64
+		for i, sc := range scenarios {
+			r := measure(ctx, sc.name, cfg, sc.tgt)
+			if i == 0 {
+				first = r.rate()
+			}
+			ratios[i] = append(ratios[i], r.rate()/first)
+			merged[i] = merged[i].merge(r)
+		}
+	}
+	for i := range merged {
+		slices.Sort(merged[i].latencies)
+	}
+
+	report(os.Stdout, merged[0], merged[1:]...)
+	for i, sc := range scenarios[1:] {
+		fmt.Printf("  %-32s per round:", sc.name)
+		for _, r := range ratios[i+1] {
+			fmt.Printf(" %4.0f%%", 100*r)
+		}
+		fmt.Println()
+	}
+	return merged
+}
+
+// merge adds o's requests, time and latencies to r's.
+func (r result) merge(o result) result {
+	r.name = o.name
+	r.requests += o.requests
+	r.errors += o.errors
+	r.elapsed += o.elapsed
+	r.latencies = append(r.latencies, o.latencies...)
+	return r
+}
 
 // measure runs clients in closed loops against target: a warm-up, then the measured
 // period. Every answer other than 200 counts as an error.

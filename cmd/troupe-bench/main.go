@@ -20,6 +20,7 @@ import (
 type config struct {
 	duration   time.Duration
 	warmup     time.Duration
+	rounds     int
 	clients    int
 	actors     int
 	idleActors int
@@ -31,6 +32,7 @@ func main() {
 	var cfg config
 	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "measuring time per scenario")
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "warm-up time per scenario")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds; each measures every scenario once, in turn")
 	flag.IntVar(&cfg.clients, "clients", 32, "concurrent clients")
 	flag.IntVar(&cfg.actors, "actors", 100, "actor ids the clients spread over")
 	flag.IntVar(&cfg.idleActors, "idle-actors", 100_000, "actors to activate for the memory figure (0: skip)")

@@ -60,24 +60,26 @@ func run(ctx context.Context, cfg config) error {
 	defer stopSidecar()
 	app.SidecarURL = sidecarURL
 
-	fmt.Printf("troupe-bench: %d clients over %d actors, %s per scenario, GOMAXPROCS=%d\n\n",
-		cfg.clients, cfg.actors, cfg.duration, runtime.GOMAXPROCS(0))
-	baseline := measure(ctx, "baseline: client->proxy->app", cfg, func(n int) (string, string, string) {
-		return http.MethodPut, proxyURL + "/actors/Bench/b" + strconv.Itoa(n) + "/method/noop", ""
-	})
+	fmt.Printf("troupe-bench: %d clients over %d actors, %d rounds of %s per scenario, "+
+		"GOMAXPROCS=%d\n\n", cfg.clients, cfg.actors, cfg.rounds, cfg.duration, runtime.GOMAXPROCS(0))
 	stopProfile, err := startProfile(cfg.cpuProfile)
 	if err != nil {
 		return err
 	}
-	noState := measure(ctx, "actor call, no state", cfg, func(n int) (string, string, string) {
-		return http.MethodPost, sidecarURL + "/v1.0/actors/Bench/b" + strconv.Itoa(n) + "/method/noop", ""
-	})
-	withState := measure(ctx, "actor call, state read + write", cfg, func(n int) (string, string, string) {
-		return http.MethodPost, sidecarURL + "/v1.0/actors/Bench/s" + strconv.Itoa(n) +
-			"/method/readwrite", strconv.Itoa(n)
+	measureRounds(ctx, cfg, []scenario{
+		{"baseline: client->proxy->app", func(n int) (string, string, string) {
+			return http.MethodPut, proxyURL + "/actors/Bench/b" + strconv.Itoa(n) + "/method/noop", ""
+		}},
+		{"actor call, no state", func(n int) (string, string, string) {
+			return http.MethodPost, sidecarURL + "/v1.0/actors/Bench/b" + strconv.Itoa(n) +
+				"/method/noop", ""
+		}},
+		{"actor call, state read + write", func(n int) (string, string, string) {
+			return http.MethodPost, sidecarURL + "/v1.0/actors/Bench/s" + strconv.Itoa(n) +
+				"/method/readwrite", strconv.Itoa(n)
+		}},
 	})
 	stopProfile()
-	report(os.Stdout, baseline, noState, withState)
 	fmt.Println("targets: no state >= 90%, state read + write >= 45% of the baseline")
 
 	if err := runForwarding(ctx, cfg, dir); err != nil {
