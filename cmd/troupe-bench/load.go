@@ -20,9 +20,20 @@ type result struct {
 	errors    int
 	elapsed   time.Duration
 	latencies []time.Duration
+
+	// cpu is the CPU time that client, servers and redis-server used meanwhile.
+	cpu time.Duration
 }
 
 func (r result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+// cpuPerCall is the CPU time used per request, zero where it was not measured.
+func (r result) cpuPerCall() time.Duration {
+	if r.requests == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.requests)
+}
 
 func (r result) percentile(p float64) time.Duration {
 	if len(r.latencies) == 0 {
@@ -78,6 +89,7 @@ func (r result) merge(o result) result {
 	r.requests += o.requests
 	r.errors += o.errors
 	r.elapsed += o.elapsed
+	r.cpu += o.cpu
 	r.latencies = append(r.latencies, o.latencies...)
 	return r
 }
@@ -92,7 +104,9 @@ func measure(ctx context.Context, name string, cfg config, tgt target) result {
 	defer client.CloseIdleConnections()
 
 	load(ctx, client, cfg, tgt, cfg.warmup)
+	cpu := cfg.meter.used()
 	res := load(ctx, client, cfg, tgt, cfg.duration)
+	res.cpu = cfg.meter.used() - cpu
 	res.name = name
 	return res
 }
@@ -149,13 +163,13 @@ func send(ctx context.Context, client *http.Client, method, url, body string) bo
 
 // report prints one line per result with its ratio to the baseline's rate.
 func report(w io.Writer, baseline result, results ...result) {
-	fmt.Fprintf(w, "%-34s %10s %8s %9s %9s %9s %8s\n",
-		"scenario", "req/s", "errors", "p50", "p90", "p99", "ratio")
+	fmt.Fprintf(w, "%-34s %10s %8s %9s %9s %9s %9s %8s\n",
+		"scenario", "req/s", "errors", "p50", "p90", "p99", "CPU/call", "ratio")
 	for _, r := range append([]result{baseline}, results...) {
-		fmt.Fprintf(w, "%-34s %10.0f %8d %9s %9s %9s %7.0f%%\n",
+		fmt.Fprintf(w, "%-34s %10.0f %8d %9s %9s %9s %9s %7.0f%%\n",
 			r.name, r.rate(), r.errors,
 			round(r.percentile(0.50)), round(r.percentile(0.90)), round(r.percentile(0.99)),
-			100*r.rate()/baseline.rate())
+			round(r.cpuPerCall()), 100*r.rate()/baseline.rate())
 	}
 }
 

@@ -24,8 +24,12 @@ type config struct {
 	clients    int
 	actors     int
 	idleActors int
+	forwarding bool
 	redis      string
 	cpuProfile string
+
+	// meter reads the CPU time that scenarios use; it counts this process and redis-server.
+	meter cpuMeter
 }
 
 func main() {
@@ -36,6 +40,7 @@ func main() {
 	flag.IntVar(&cfg.clients, "clients", 32, "concurrent clients")
 	flag.IntVar(&cfg.actors, "actors", 100, "actor ids the clients spread over")
 	flag.IntVar(&cfg.idleActors, "idle-actors", 100_000, "actors to activate for the memory figure (0: skip)")
+	flag.BoolVar(&cfg.forwarding, "forwarding", true, "measure forwarded calls in a cluster too")
 	flag.StringVar(&cfg.redis, "redis-server", "redis-server", "redis-server binary")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the actor scenarios here")
 	flag.Parse()

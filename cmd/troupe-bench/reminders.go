@@ -54,7 +54,7 @@ func runReminders(ctx context.Context, cfg config) error {
 	}
 	defer os.RemoveAll(dir)
 
-	redisAddr, stopRedis, err := startRedis(ctx, cfg.redis)
+	redisAddr, _, stopRedis, err := startRedis(ctx, cfg.redis)
 	if err != nil {
 		return err
 	}
@@ -294,24 +294,8 @@ func (p *sidecarProcess) stop() {
 	<-p.done
 }
 
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times on Linux.
-const clockTicks = 100
-
-// cpu returns the process's user plus system CPU time from /proc/<pid>/stat.
-func (p *sidecarProcess) cpu() time.Duration {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-	if len(fields) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / clockTicks
-}
+// cpu returns the process's user plus system CPU time.
+func (p *sidecarProcess) cpu() time.Duration { return procCPU(p.cmd.Process.Pid) }
 
 // memory returns the process's resident and peak resident memory in bytes.
 func (p *sidecarProcess) memory() (rss, peak int64) {

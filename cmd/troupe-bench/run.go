@@ -34,11 +34,12 @@ func run(ctx context.Context, cfg config) error {
 	}
 	defer os.RemoveAll(dir)
 
-	redisAddr, stopRedis, err := startRedis(ctx, cfg.redis)
+	redisAddr, redisPID, stopRedis, err := startRedis(ctx, cfg.redis)
 	if err != nil {
 		return err
 	}
 	defer stopRedis()
+	cfg.meter.pids = []int{redisPID}
 
 	app, err := testapp.Start([]byte(benchAppConfig))
 	if err != nil {
@@ -82,8 +83,10 @@ func run(ctx context.Context, cfg config) error {
 	stopProfile()
 	fmt.Println("targets: no state >= 90%, state read + write >= 45% of the baseline")
 
-	if err := runForwarding(ctx, cfg, dir); err != nil {
-		return fmt.Errorf("forwarding scenario: %w", err)
+	if cfg.forwarding {
+		if err := runForwarding(ctx, cfg, dir); err != nil {
+			return fmt.Errorf("forwarding scenario: %w", err)
+		}
 	}
 
 	if cfg.idleActors > 0 {
@@ -135,16 +138,16 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
-func startRedis(ctx context.Context, binary string) (addr string, stop func(), err error) {
+func startRedis(ctx context.Context, binary string) (addr string, pid int, stop func(), err error) {
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	addr = "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.CommandContext(ctx, binary, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no")
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("starting redis-server (install it or pass -redis-server): %w", err)
+		return "", 0, nil, fmt.Errorf("starting redis-server (install it or pass -redis-server): %w", err)
 	}
 	stop = func() { cmd.Process.Kill(); cmd.Wait() }
 
@@ -152,12 +155,12 @@ func startRedis(ctx context.Context, binary string) (addr string, stop func(), e
 	defer client.Close()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if client.Ping(ctx).Err() == nil {
-			return addr, stop, nil
+			return addr, cmd.Process.Pid, stop, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	return "", nil, errors.New("redis-server did not answer PING")
+	return "", 0, nil, errors.New("redis-server did not answer PING")
 }
 
 // startProxy serves a minimal reverse proxy to the app: the baseline's middle hop.

@@ -45,7 +45,7 @@ func runTracing(ctx context.Context, cfg config) error {
 	}
 	defer os.RemoveAll(dir)
 
-	redisAddr, stopRedis, err := startRedis(ctx, cfg.redis)
+	redisAddr, _, stopRedis, err := startRedis(ctx, cfg.redis)
 	if err != nil {
 		return err
 	}
