@@ -14,9 +14,12 @@ const batchTimeout = 5 * time.Second
 
 // scriptBatcher coalesces concurrent runs of one script into pipelines: the first caller
 // sends everything queued meanwhile in one round trip, and the others wait for their
-// replies. Under load (thousands of reminder deliveries in flight) this replaces a round
-// trip and a pool connection per write with one per batch; alone, a call costs what a
-// plain run costs.
+// replies. Under load (actor state writes of many actors, thousands of reminder deliveries
+// in flight) this replaces a round trip and a pool connection per write with one per batch;
+// alone, a call costs what a plain run costs.
+//
+// A call whose context ends while it is queued is dropped, never sent: a caller that got an
+// error for a write it gave up on must not see that write land afterwards.
 type scriptBatcher struct {
 	script *redis.Script
 
@@ -28,6 +31,7 @@ type scriptBatcher struct {
 
 // scriptCall is one queued run and where its reply goes.
 type scriptCall struct {
+	ctx   context.Context
 	keys  []string
 	args  []any
 	reply []any
@@ -38,7 +42,7 @@ type scriptCall struct {
 // run runs the script with keys and args as part of the next pipeline.
 func (b *scriptBatcher) run(ctx context.Context, client *redis.Client, keys []string,
 	args ...any) ([]any, error) {
-	call := &scriptCall{keys: keys, args: args, done: make(chan struct{})}
+	call := &scriptCall{ctx: ctx, keys: keys, args: args, done: make(chan struct{})}
 
 	b.mu.Lock()
 	b.queue = append(b.queue, call)
@@ -83,6 +87,10 @@ func (b *scriptBatcher) send(ctx context.Context, client *redis.Client, batch []
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
 
+	batch = dropAbandoned(batch)
+	if len(batch) == 0 {
+		return
+	}
 	pipe := client.Pipeline()
 	cmds := make([]*redis.Cmd, len(batch))
 	for i, c := range batch {
@@ -98,4 +106,19 @@ func (b *scriptBatcher) send(ctx context.Context, client *redis.Client, batch []
 		c.reply, c.err = cmd.Slice()
 		close(c.done)
 	}
+}
+
+// dropAbandoned returns the calls of batch whose callers still wait, and completes the
+// others with their context's error.
+func dropAbandoned(batch []*scriptCall) []*scriptCall {
+	live := batch[:0]
+	for _, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err
+			close(c.done)
+			continue
+		}
+		live = append(live, c)
+	}
+	return live
 }

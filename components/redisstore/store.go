@@ -44,7 +44,8 @@ const (
 type Store struct {
 	client *redis.Client
 
-	// reminderWrites coalesces concurrent reminder writes into pipelines.
+	// stateWrites and reminderWrites coalesce concurrent writes into pipelines.
+	stateWrites    scriptBatcher
 	reminderWrites scriptBatcher
 }
 
@@ -83,6 +84,7 @@ func New(opts Options) (*Store, error) {
 
 	return &Store{
 		client:         redis.NewClient(ro),
+		stateWrites:    scriptBatcher{script: transactScript},
 		reminderWrites: scriptBatcher{script: reminderScript},
 	}, nil
 }
@@ -141,7 +143,7 @@ func isWrongType(err error) bool {
 }
 
 // Transact applies txn with one script run: every ETag and the fence are checked before
-// anything is written.
+// anything is written. Transactions made at the same time share a pipeline.
 func (s *Store) Transact(ctx context.Context, txn components.Txn) error {
 	if len(txn.Ops) == 0 && txn.Fence == nil {
 		return nil
@@ -152,7 +154,7 @@ func (s *Store) Transact(ctx context.Context, txn components.Txn) error {
 		return err
 	}
 
-	reply, err := transactScript.Run(ctx, s.client, keys, args...).Slice()
+	reply, err := s.stateWrites.run(ctx, s.client, keys, args...)
 	if err != nil {
 		return fmt.Errorf("redis transaction: %w", err)
 	}
