@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,23 +44,19 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer app.Close()
-	appURL := "http://127.0.0.1:" + strconv.Itoa(app.Port())
 
-	proxyURL, stopProxy, err := startProxy(appURL)
+	srv, err := startServers(ctx, cfg, dir, redisAddr, app.Port())
 	if err != nil {
 		return err
 	}
-	defer stopProxy()
-
-	sidecarURL, stopSidecar, err := startSidecar(ctx, dir, redisAddr, app.Port())
-	if err != nil {
-		return err
-	}
-	defer stopSidecar()
+	defer srv.stop()
+	proxyURL, sidecarURL := srv.proxyURL, srv.sidecarURL
 	app.SidecarURL = sidecarURL
+	cfg.meter.pids = append(cfg.meter.pids, srv.pids...)
 
 	fmt.Printf("troupe-bench: %d clients over %d actors, %d rounds of %s per scenario, "+
-		"GOMAXPROCS=%d\n\n", cfg.clients, cfg.actors, cfg.rounds, cfg.duration, runtime.GOMAXPROCS(0))
+		"GOMAXPROCS=%d, %s\n\n", cfg.clients, cfg.actors, cfg.rounds, cfg.duration,
+		runtime.GOMAXPROCS(0), srv.layout)
 	stopProfile, err := startProfile(cfg.cpuProfile)
 	if err != nil {
 		return err
@@ -90,7 +84,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	if cfg.idleActors > 0 {
-		perActor, err := memoryPerActor(ctx, sidecarURL, cfg)
+		perActor, err := memoryPerActor(ctx, cfg, dir, redisAddr, app.Port())
 		if err != nil {
 			return err
 		}
@@ -100,10 +94,17 @@ func run(ctx context.Context, cfg config) error {
 	return nil
 }
 
-// memoryPerActor activates cfg.idleActors actors and returns the growth of the live heap
-// divided by their number. Client, sidecar and app share this process; the app keeps no
-// per-actor data for noop calls, so the growth is the sidecar's.
-func memoryPerActor(ctx context.Context, sidecarURL string, cfg config) (float64, error) {
+// memoryPerActor starts a sidecar in this process, activates cfg.idleActors actors and
+// returns the growth of the live heap divided by their number. The app keeps no per-actor
+// data for noop calls, so the growth is the sidecar's.
+func memoryPerActor(ctx context.Context, cfg config, dir, redisAddr string, appPort int) (
+	float64, error) {
+
+	sidecarURL, stop, err := startSidecar(ctx, dir, redisAddr, appPort)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
 	before := liveHeap()
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients}}
@@ -161,23 +162,6 @@ func startRedis(ctx context.Context, binary string) (addr string, pid int, stop 
 	}
 	stop()
 	return "", 0, nil, errors.New("redis-server did not answer PING")
-}
-
-// startProxy serves a minimal reverse proxy to the app: the baseline's middle hop.
-func startProxy(appURL string) (string, func(), error) {
-	target, err := url.Parse(appURL)
-	if err != nil {
-		return "", nil, err
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: proxy}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
 func startSidecar(ctx context.Context, dir, redisAddr string, appPort int) (string, func(), error) {
