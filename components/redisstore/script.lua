@@ -14,17 +14,19 @@ local n = tonumber(ARGV[1])
 local fence = ARGV[2]
 
 -- version returns the stored version of key, or false when the key is absent, is not a
--- hash, or has no version (all of which pass an ETag check, as in Dapr).
+-- hash, or has no version (all of which pass an ETag check, as in Dapr). It also returns
+-- whether the key holds something other than a hash, which an upsert must delete first.
+-- HGET on such a key is an error, which pcall hands back as a table: one call, not TYPE
+-- and HGET.
 local function version(key)
-  local t = redis.call("TYPE", key)["ok"]
-  if t ~= "hash" then
-    return false
+  local v = redis.pcall("HGET", key, "version")
+  if type(v) == "table" then
+    return false, true
   end
-  local v = redis.call("HGET", key, "version")
   if not v or v == "" then
-    return false
+    return false, false
   end
-  return v
+  return v, false
 end
 
 -- The fence goes first: a writer that lost ownership must learn that, not that its
@@ -32,11 +34,12 @@ end
 --
 -- Tokens are uint64 and may exceed a Lua number's exact range, so compare them as
 -- decimal strings: the longer is larger, and equal lengths compare lexically.
+local fenceWrongType = false
 if fence ~= "" then
   local fkey = KEYS[n + 1]
-  local stored = false
-  if redis.call("TYPE", fkey)["ok"] == "hash" then
-    stored = redis.call("HGET", fkey, "token")
+  local stored = redis.pcall("HGET", fkey, "token")
+  if type(stored) == "table" then
+    stored, fenceWrongType = false, true
   end
   if stored and (#stored > #fence or (#stored == #fence and stored > fence)) then
     return {2, stored}
@@ -45,6 +48,7 @@ end
 
 -- Check every op against the versions earlier ops of this transaction would leave.
 local pending = {}
+local wrongType = {}
 for i = 1, n do
   local key = KEYS[i]
   local base = 3 + 4 * (i - 1)
@@ -52,7 +56,7 @@ for i = 1, n do
 
   local v = pending[key]
   if v == nil then
-    v = version(key)
+    v, wrongType[key] = version(key)
   end
   if etag ~= "" and v and v ~= etag then
     return {1, i}
@@ -72,10 +76,11 @@ for i = 1, n do
 
   if kind == "d" then
     redis.call("DEL", key)
+    wrongType[key] = false
   else
-    local t = redis.call("TYPE", key)["ok"]
-    if t ~= "hash" and t ~= "none" then
+    if wrongType[key] then
       redis.call("DEL", key)
+      wrongType[key] = false
     end
     redis.call("HSET", key, "data", value)
     redis.call("HINCRBY", key, "version", 1)
@@ -89,7 +94,7 @@ end
 
 if fence ~= "" then
   local fkey = KEYS[n + 1]
-  if redis.call("TYPE", fkey)["ok"] ~= "hash" then
+  if fenceWrongType then
     redis.call("DEL", fkey)
   end
   redis.call("HSET", fkey, "token", fence)

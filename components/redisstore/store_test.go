@@ -130,6 +130,30 @@ func TestReplacesNonHashOnUpsert(t *testing.T) {
 	storetest.RequireItem(t, s, "k", "v", "1")
 }
 
+// TestReplacesNonHashesInOneTransaction writes twice to a key that holds a list and
+// fences with a key that holds a string: each is replaced once, as a hash, and the
+// versions count from there.
+func TestReplacesNonHashesInOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	r := testutil.StartRedis(t)
+	s := newStore(t, r)
+	c := r.Client()
+	require.NoError(t, c.RPush(ctx, "k", "x").Err())
+	require.NoError(t, c.Set(ctx, "fence", "junk", 0).Err())
+
+	require.NoError(t, s.Transact(ctx, components.Txn{
+		Ops: []components.Op{
+			{Key: "k", Value: []byte("first"), ETag: "3"}, // a list has no version to refuse
+			{Key: "k", Value: []byte("second")},
+		},
+		Fence: &components.Fence{Key: "fence", Token: 7},
+	}))
+
+	assert.Equal(t, map[string]string{"data": "second", "version": "2"},
+		c.HGetAll(ctx, "k").Val())
+	assert.Equal(t, map[string]string{"token": "7"}, c.HGetAll(ctx, "fence").Val())
+}
+
 func TestScriptReloadedAfterRestart(t *testing.T) {
 	r := testutil.StartRedis(t)
 	s := newStore(t, r)
