@@ -48,17 +48,11 @@ const (
 )
 
 func runReminders(ctx context.Context, cfg config) error {
-	dir, err := os.MkdirTemp("", "troupe-bench-reminders-")
+	env, err := newBenchEnv(ctx, cfg, "reminders")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-
-	redisAddr, _, stopRedis, err := startRedis(ctx, cfg.redis)
-	if err != nil {
-		return err
-	}
-	defer stopRedis()
+	defer env.close()
 
 	app, err := startCountingApp()
 	if err != nil {
@@ -66,7 +60,7 @@ func runReminders(ctx context.Context, cfg config) error {
 	}
 	defer app.close()
 
-	sc, err := startSidecarProcess(ctx, dir, redisAddr, app.port())
+	sc, err := startSidecarProcess(ctx, env.dir, app.port())
 	if err != nil {
 		return err
 	}
@@ -227,21 +221,13 @@ type sidecarProcess struct {
 	done chan struct{}
 }
 
-func startSidecarProcess(ctx context.Context, dir, redisAddr string, appPort int) (
+func startSidecarProcess(ctx context.Context, dir string, appPort int) (
 	*sidecarProcess, error) {
 	bin := filepath.Join(dir, "sidecar")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/troupe-dev/troupe/sidecar")
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("building the sidecar (run from the repository): %v\n%s", err, out)
 	}
-	component := fmt.Sprintf("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n"+
-		"  name: statestore\nspec:\n  type: state.redis\n  version: v1\n  metadata:\n"+
-		"  - name: redisHost\n    value: %s\n  - name: actorStateStore\n    value: \"true\"\n",
-		redisAddr)
-	if err := os.WriteFile(filepath.Join(dir, "statestore.yaml"), []byte(component), 0o600); err != nil {
-		return nil, err
-	}
-
 	httpPort, err := freePort()
 	if err != nil {
 		return nil, err

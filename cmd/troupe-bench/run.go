@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -26,18 +25,13 @@ import (
 const benchAppConfig = `{"entities":["Bench","Idle"]}`
 
 func run(ctx context.Context, cfg config) error {
-	dir, err := os.MkdirTemp("", "troupe-bench-")
+	env, err := newBenchEnv(ctx, cfg, "calls")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-
-	redisAddr, redisPID, stopRedis, err := startRedis(ctx, cfg.redis)
-	if err != nil {
-		return err
-	}
-	defer stopRedis()
-	cfg.meter.pids = []int{redisPID}
+	defer env.close()
+	dir := env.dir
+	cfg.meter.pids = []int{env.redisPID}
 
 	app, err := testapp.Start([]byte(benchAppConfig))
 	if err != nil {
@@ -45,7 +39,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	defer app.Close()
 
-	srv, err := startServers(ctx, cfg, dir, redisAddr, app.Port())
+	srv, err := startServers(ctx, cfg, dir, app.Port())
 	if err != nil {
 		return err
 	}
@@ -84,7 +78,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	if cfg.idleActors > 0 {
-		perActor, err := memoryPerActor(ctx, cfg, dir, redisAddr, app.Port())
+		perActor, err := memoryPerActor(ctx, cfg, dir, app.Port())
 		if err != nil {
 			return err
 		}
@@ -97,10 +91,10 @@ func run(ctx context.Context, cfg config) error {
 // memoryPerActor starts a sidecar in this process, activates cfg.idleActors actors and
 // returns the growth of the live heap divided by their number. The app keeps no per-actor
 // data for noop calls, so the growth is the sidecar's.
-func memoryPerActor(ctx context.Context, cfg config, dir, redisAddr string, appPort int) (
+func memoryPerActor(ctx context.Context, cfg config, dir string, appPort int) (
 	float64, error) {
 
-	sidecarURL, stop, err := startSidecar(ctx, dir, redisAddr, appPort)
+	sidecarURL, stop, err := startSidecar(ctx, dir, appPort)
 	if err != nil {
 		return 0, err
 	}
@@ -164,14 +158,7 @@ func startRedis(ctx context.Context, binary string) (addr string, pid int, stop 
 	return "", 0, nil, errors.New("redis-server did not answer PING")
 }
 
-func startSidecar(ctx context.Context, dir, redisAddr string, appPort int) (string, func(), error) {
-	component := fmt.Sprintf("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n"+
-		"  name: statestore\nspec:\n  type: state.redis\n  version: v1\n  metadata:\n"+
-		"  - name: redisHost\n    value: %s\n  - name: actorStateStore\n    value: \"true\"\n",
-		redisAddr)
-	if err := os.WriteFile(filepath.Join(dir, "statestore.yaml"), []byte(component), 0o600); err != nil {
-		return "", nil, err
-	}
+func startSidecar(ctx context.Context, dir string, appPort int) (string, func(), error) {
 	opts := sidecar.DefaultOptions()
 	opts.AppID = "bench"
 	opts.EnableMetrics = false

@@ -33,19 +33,19 @@ type servers struct {
 // own, as deployed: every hop then crosses processes, the sidecar has its own Go runtime
 // and garbage collector, and so has the proxy. With -in-process both run inside this
 // process, beside the client and the app, so that one CPU profile covers everything.
-func startServers(ctx context.Context, cfg config, dir, redisAddr string, appPort int) (
+func startServers(ctx context.Context, cfg config, dir string, appPort int) (
 	servers, error) {
 
 	appURL := "http://127.0.0.1:" + strconv.Itoa(appPort)
 	if cfg.inProcess {
-		return startServersInProcess(ctx, dir, redisAddr, appURL, appPort)
+		return startServersInProcess(ctx, dir, appURL, appPort)
 	}
 
 	proxy, err := startProxyProcess(appURL)
 	if err != nil {
 		return servers{}, err
 	}
-	sidecar, err := startSidecarProcess(ctx, dir, redisAddr, appPort)
+	sidecar, err := startSidecarProcess(ctx, dir, appPort)
 	if err != nil {
 		proxy.stop()
 		return servers{}, err
@@ -59,14 +59,14 @@ func startServers(ctx context.Context, cfg config, dir, redisAddr string, appPor
 	}, nil
 }
 
-func startServersInProcess(ctx context.Context, dir, redisAddr, appURL string, appPort int) (
+func startServersInProcess(ctx context.Context, dir, appURL string, appPort int) (
 	servers, error) {
 
 	proxyURL, stopProxy, err := startProxy(appURL)
 	if err != nil {
 		return servers{}, err
 	}
-	sidecarURL, stopSidecar, err := startSidecar(ctx, dir, redisAddr, appPort)
+	sidecarURL, stopSidecar, err := startSidecar(ctx, dir, appPort)
 	if err != nil {
 		stopProxy()
 		return servers{}, err

@@ -39,20 +39,12 @@ var tracingSettings = []struct{ name, rate string }{
 }
 
 func runTracing(ctx context.Context, cfg config) error {
-	dir, err := os.MkdirTemp("", "troupe-bench-tracing-")
+	env, err := newBenchEnv(ctx, cfg, "tracing")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-
-	redisAddr, _, stopRedis, err := startRedis(ctx, cfg.redis)
-	if err != nil {
-		return err
-	}
-	defer stopRedis()
-	if err := writeRedisComponent(dir, redisAddr); err != nil {
-		return err
-	}
+	defer env.close()
+	dir := env.dir
 	otlp, stopJaeger, err := startJaeger(ctx, tracingBench.jaeger, dir)
 	if err != nil {
 		return err
@@ -152,14 +144,6 @@ func writeTracingConfig(path, rate, otlp string) error {
 		"  name: tracing\nspec:\n  tracing:\n    samplingRate: %q\n    otel:\n"+
 		"      endpointAddress: %s\n      isSecure: false\n      protocol: grpc\n", rate, otlp)
 	return os.WriteFile(path, []byte(doc), 0o600)
-}
-
-func writeRedisComponent(dir, redisAddr string) error {
-	doc := fmt.Sprintf("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n"+
-		"  name: statestore\nspec:\n  type: state.redis\n  version: v1\n  metadata:\n"+
-		"  - name: redisHost\n    value: %s\n  - name: actorStateStore\n    value: \"true\"\n",
-		redisAddr)
-	return os.WriteFile(filepath.Join(dir, "statestore.yaml"), []byte(doc), 0o600)
 }
 
 // startJaeger runs Jaeger all-in-one with in-memory storage on loopback ports and returns
