@@ -5,7 +5,7 @@
 //	go generate ./internal/placementpb
 package placementpb
 
-//go:generate protoc --proto_path=. --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative placement.proto
+//go:generate protoc --go_out=paths=source_relative:. --go-grpc_out=paths=source_relative:. placement.proto
 
 // ProtocolVersion is the version of this protocol; Hello.protocol_version must equal it.
 const ProtocolVersion = 1
