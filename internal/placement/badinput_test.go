@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/troupe-dev/troupe/internal/placementpb"
+	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
 func hello(name string) *pb.SidecarMessage {
@@ -23,7 +24,7 @@ func hello(name string) *pb.SidecarMessage {
 }
 
 func TestBadInputGetsErrorAndStatus(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	opts := testOptions()
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	p := startPlacement(t, opts)
@@ -68,7 +69,7 @@ func TestBadInputGetsErrorAndStatus(t *testing.T) {
 }
 
 func TestMalformedBytesAreRejected(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	opts := testOptions()
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	p := startPlacement(t, opts)
@@ -96,7 +97,7 @@ func TestMalformedBytesAreRejected(t *testing.T) {
 }
 
 func TestRepeatedBadInputIsLoggedOnce(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	opts := testOptions()
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	p := startPlacement(t, opts)

@@ -2,7 +2,6 @@ package telemetry_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,27 +44,9 @@ type node struct {
 	url        string // the Dapr HTTP API
 	grpcAddr   string // the Dapr gRPC API
 	metricsURL string
-	logs       *syncBuffer // its log lines at info level and above, JSON
+	logs       *testutil.SyncBuffer // its log lines at info level and above, JSON
 	stopped    chan error
 	cancel     context.CancelFunc
-}
-
-// syncBuffer is a buffer that a logger writes to while a test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startCluster starts the cluster; tracingYAML is the tracing section of the sidecars'
@@ -134,7 +115,7 @@ func startNode(t *testing.T, appID string, appPort int, resources, configPath,
 		url:        "http://127.0.0.1:" + strconv.Itoa(o.HTTPPort),
 		grpcAddr:   "127.0.0.1:" + strconv.Itoa(o.GRPCPort),
 		metricsURL: "http://127.0.0.1:" + strconv.Itoa(o.MetricsPort) + "/metrics",
-		logs:       &syncBuffer{},
+		logs:       &testutil.SyncBuffer{},
 		stopped:    make(chan error, 1),
 		cancel:     cancel,
 	}
