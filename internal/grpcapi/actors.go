@@ -111,7 +111,7 @@ func (s *Service) RegisterActorReminder(ctx context.Context,
 		return nil, toStatus(err)
 	}
 
-	err = s.opts.Reminders.RegisterReminder(ctx, ReminderRequest{ScheduledCall: call})
+	err = s.opts.Reminders.RegisterReminder(ctx, call)
 	return empty(err, apierr.ActorReminderCreate, "error creating actor reminder")
 }
 
@@ -141,7 +141,7 @@ func (s *Service) RegisterActorTimer(ctx context.Context,
 		return nil, toStatus(err)
 	}
 
-	t := TimerRequest{ScheduledCall: call, Callback: in.GetCallback()}
+	t := actors.TimerRequest{Request: call, Callback: in.GetCallback()}
 	err = s.opts.Timers.RegisterTimer(ctx, t)
 	return empty(err, apierr.ActorTimerCreate, "error creating timer")
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
+	"github.com/troupe-dev/troupe/internal/actors"
 	"github.com/troupe-dev/troupe/internal/apierr"
+	"github.com/troupe-dev/troupe/internal/reminders"
 )
 
 // fakeScheduler records reminder and timer calls and answers with err. It stands in for
@@ -20,8 +22,8 @@ type fakeScheduler struct {
 	err error
 
 	mu        sync.Mutex
-	reminders []ReminderRequest
-	timers    []TimerRequest
+	reminders []reminders.Request
+	timers    []actors.TimerRequest
 	deleted   []string
 }
 
@@ -31,7 +33,7 @@ func (f *fakeScheduler) setErr(err error) {
 	f.err = err
 }
 
-func (f *fakeScheduler) RegisterReminder(_ context.Context, r ReminderRequest) error {
+func (f *fakeScheduler) RegisterReminder(_ context.Context, r reminders.Request) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reminders = append(f.reminders, r)
@@ -45,7 +47,7 @@ func (f *fakeScheduler) UnregisterReminder(_ context.Context, typ, id, name stri
 	return f.err
 }
 
-func (f *fakeScheduler) RegisterTimer(_ context.Context, t TimerRequest) error {
+func (f *fakeScheduler) RegisterTimer(_ context.Context, t actors.TimerRequest) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.timers = append(f.timers, t)
@@ -101,10 +103,10 @@ func TestRemindersAndTimersReachTheRuntime(t *testing.T) {
 	sched.mu.Lock()
 	defer sched.mu.Unlock()
 	require.Len(t, sched.reminders, 1)
-	assert.Equal(t, ScheduledCall{
+	assert.Equal(t, reminders.Request{
 		ActorType: "counter", ActorID: "a", Name: "r", DueTime: "5s", Period: "R5/PT1S",
 		TTL: "1m", Data: []byte(`"aGk="`),
-	}, sched.reminders[0].ScheduledCall, "gRPC bytes become a base64 JSON string")
+	}, sched.reminders[0], "gRPC bytes become a base64 JSON string")
 	require.Len(t, sched.timers, 1)
 	assert.Equal(t, "Tick", sched.timers[0].Callback)
 	assert.Nil(t, sched.timers[0].Data, "no data stays absent")

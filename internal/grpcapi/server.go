@@ -7,7 +7,6 @@ package grpcapi
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"slices"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/troupe-dev/troupe/internal/actors"
 	"github.com/troupe-dev/troupe/internal/httpapi"
+	"github.com/troupe-dev/troupe/internal/reminders"
 )
 
 // DefaultMaxBodySize is the largest request message accepted when Options.MaxBodySize is
@@ -67,7 +67,7 @@ type Options struct {
 // ERR_ACTOR_REMINDER_CREATE or _DELETE.
 type Reminders interface {
 	// RegisterReminder creates or replaces a reminder.
-	RegisterReminder(ctx context.Context, r ReminderRequest) error
+	RegisterReminder(ctx context.Context, r reminders.Request) error
 
 	// UnregisterReminder deletes a reminder; a missing one is not an error.
 	UnregisterReminder(ctx context.Context, actorType, actorID, name string) error
@@ -77,40 +77,10 @@ type Reminders interface {
 // *apierr.Error values; others are reported as ERR_ACTOR_TIMER_CREATE or _DELETE.
 type Timers interface {
 	// RegisterTimer creates or replaces a timer of an active actor.
-	RegisterTimer(ctx context.Context, t TimerRequest) error
+	RegisterTimer(ctx context.Context, t actors.TimerRequest) error
 
 	// UnregisterTimer deletes a timer; a missing one is not an error.
 	UnregisterTimer(ctx context.Context, actorType, actorID, name string) error
-}
-
-// ScheduledCall is what reminders and timers share: the actor, a name, when to fire and
-// the data to deliver. The schedule strings are passed on unparsed (dapr/kit time
-// formats, contract §1.6).
-type ScheduledCall struct {
-	ActorType string
-	ActorID   string
-	Name      string
-	DueTime   string
-	Period    string
-	TTL       string
-
-	// Data is the JSON the app receives as the call's data: nil when the caller sent none,
-	// otherwise the caller's bytes as a base64 JSON string, as daprd stores gRPC data
-	// (contract §9.2).
-	Data json.RawMessage
-}
-
-// ReminderRequest is a reminder to create, as RegisterActorReminder carries it.
-type ReminderRequest struct {
-	ScheduledCall
-}
-
-// TimerRequest is a timer to create, as RegisterActorTimer carries it.
-type TimerRequest struct {
-	ScheduledCall
-
-	// Callback is the actor method the app runs when the timer fires.
-	Callback string
 }
 
 // Service implements the Dapr runtime API's actor RPCs. Create it with NewService.

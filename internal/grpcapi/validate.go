@@ -16,6 +16,7 @@ import (
 	"github.com/troupe-dev/troupe/internal/actors"
 	"github.com/troupe-dev/troupe/internal/apierr"
 	"github.com/troupe-dev/troupe/internal/appchannel"
+	"github.com/troupe-dev/troupe/internal/reminders"
 )
 
 // maxNameLength bounds actor types, ids, method names, state keys and reminder and timer
@@ -237,15 +238,15 @@ type scheduledRequest interface {
 }
 
 // parseScheduled validates a reminder or timer registration.
-func parseScheduled(in scheduledRequest, limit int64) (ScheduledCall, error) {
+func parseScheduled(in scheduledRequest, limit int64) (reminders.Request, error) {
 	if err := checkTarget(in.GetActorType(), in.GetActorId(), in.GetName()); err != nil {
-		return ScheduledCall{}, err
+		return reminders.Request{}, err
 	}
 	data, err := encodeData(in.GetData(), limit)
 	if err != nil {
-		return ScheduledCall{}, err
+		return reminders.Request{}, err
 	}
-	return ScheduledCall{
+	return reminders.Request{
 		ActorType: in.GetActorType(),
 		ActorID:   in.GetActorId(),
 		Name:      in.GetName(),

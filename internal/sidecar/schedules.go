@@ -34,25 +34,13 @@ var (
 	_ grpcapi.Timers    = scheduleAPI{}
 )
 
-func toRequest(c grpcapi.ScheduledCall) reminders.Request {
-	return reminders.Request{
-		ActorType: c.ActorType,
-		ActorID:   c.ActorID,
-		Name:      c.Name,
-		DueTime:   c.DueTime,
-		Period:    c.Period,
-		TTL:       c.TTL,
-		Data:      c.Data,
-	}
-}
-
 // RegisterReminder implements grpcapi.Reminders.
-func (a scheduleAPI) RegisterReminder(ctx context.Context, r grpcapi.ReminderRequest) error {
+func (a scheduleAPI) RegisterReminder(ctx context.Context, r reminders.Request) error {
 	rt, err := a.runtime(ctx)
 	if err != nil {
 		return err
 	}
-	return rt.RegisterReminder(ctx, toRequest(r.ScheduledCall))
+	return rt.RegisterReminder(ctx, r)
 }
 
 // UnregisterReminder implements grpcapi.Reminders.
@@ -65,15 +53,12 @@ func (a scheduleAPI) UnregisterReminder(ctx context.Context, actorType, actorID,
 }
 
 // RegisterTimer implements grpcapi.Timers.
-func (a scheduleAPI) RegisterTimer(ctx context.Context, t grpcapi.TimerRequest) error {
+func (a scheduleAPI) RegisterTimer(ctx context.Context, t actors.TimerRequest) error {
 	rt, err := a.runtime(ctx)
 	if err != nil {
 		return err
 	}
-	return rt.RegisterTimer(ctx, actors.TimerRequest{
-		Request:  toRequest(t.ScheduledCall),
-		Callback: t.Callback,
-	})
+	return rt.RegisterTimer(ctx, t)
 }
 
 // UnregisterTimer implements grpcapi.Timers.
