@@ -2,11 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/troupe-dev/troupe/components"
@@ -14,10 +16,10 @@ import (
 	"github.com/troupe-dev/troupe/internal/testutil"
 )
 
-// TestConcurrentStateWritesAreBatchedCorrectly sends many transactions at once, so that
+// TestConcurrentStateWritesEachGetTheirOwnAnswer sends many transactions at once, so that
 // they share pipelines, and checks that each got its own answer: the writes landed once
 // each, and the one stale ETag among them was refused without touching its key.
-func TestConcurrentStateWritesAreBatchedCorrectly(t *testing.T) {
+func TestConcurrentStateWritesEachGetTheirOwnAnswer(t *testing.T) {
 	r := testutil.StartRedis(t)
 	s := newStore(t, r)
 	ctx := context.Background()
@@ -84,6 +86,61 @@ func TestAbandonedStateWriteIsNeverSent(t *testing.T) {
 	storetest.RequireItem(t, s, "held", "v", "1")
 	storetest.RequireItem(t, s, "after", "v", "1")
 	storetest.RequireMissing(t, s, "abandoned")
+}
+
+// TestWritesQueuedBehindAPipelineShareTheNext holds one write in Redis, queues more behind
+// it, and checks that they all travel in one further pipeline rather than one each.
+func TestWritesQueuedBehindAPipelineShareTheNext(t *testing.T) {
+	r := testutil.StartRedis(t)
+	s := newStore(t, r)
+	ctx := context.Background()
+	storetest.Upsert(t, s, "warm", []byte("x"))
+	pipelines := &pipelineCounter{}
+	s.client.AddHook(pipelines)
+
+	admin := r.Client()
+	require.NoError(t, admin.Do(ctx, "CLIENT", "PAUSE", "60000", "WRITE").Err())
+	const queued = 20
+	errs := make(chan error, queued+1)
+	go func() { errs <- transactOne(ctx, s, "held") }()
+	waitForQueued(t, &s.stateWrites, 0, true)
+	for i := range queued {
+		go func() { errs <- transactOne(ctx, s, "q"+strconv.Itoa(i)) }()
+	}
+	waitForQueued(t, &s.stateWrites, queued, true)
+	require.NoError(t, admin.Do(ctx, "CLIENT", "UNPAUSE").Err())
+
+	for range queued + 1 {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, []int{1, queued}, pipelines.sizes())
+}
+
+// pipelineCounter is a go-redis hook that records the size of every pipeline sent.
+type pipelineCounter struct {
+	mu       sync.Mutex
+	recorded []int
+}
+
+func (c *pipelineCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *pipelineCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (c *pipelineCounter) ProcessPipelineHook(
+	next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		c.recorded = append(c.recorded, len(cmds))
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func (c *pipelineCounter) sizes() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.recorded)
 }
 
 func transactOne(ctx context.Context, s *Store, key string) error {
